@@ -1,0 +1,38 @@
+// The CUDA kernels' interface: plain pointers, sizes and a cudaStream_t, no torch types, so the
+// .cu files compile with nvcc alone (scripts/compile_cuda.sh does that on machines without a
+// CUDA libtorch). The torch-side glue is conv_transpose2d_cuda.cpp.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "../geometry.h"
+
+namespace tconv {
+namespace cuda {
+
+enum class DType { Float32, Float64, Float16, BFloat16 };
+
+struct Strides4 {
+  int64_t n, c, h, w;  // in elements
+};
+
+struct ConvArgs {
+  const void* input;      // any strides (NCHW, channels_last, views)
+  Strides4 input_strides;
+  const void* weight;     // contiguous [in_channels, out_channels/groups, kh, kw]
+  const void* bias;       // contiguous [out_channels], or null
+  void* output;           // freshly allocated: contiguous NCHW, or channels_last when output_channels_last
+  bool output_channels_last;
+  ConvTransposeGeometry geometry;
+  DType dtype;
+};
+
+// One-pass kernel: every output element (bias-only phases included) written exactly once through
+// shared-memory staging with 16-byte stores; FFMA (float64 FMA for float64) accumulation. Correct
+// for every shape; the fast path for memory-bound shapes, strict float32 and float64.
+cudaError_t launch_direct(const ConvArgs& args, cudaStream_t stream);
+
+}  // namespace cuda
+}  // namespace tconv
