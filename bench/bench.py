@@ -243,24 +243,39 @@ def run_mode(case: Case, mode: Mode, operands: dict, reference: torch.Tensor, ti
     return result
 
 
+def error_result(case: Case, mode: Mode, error: Exception) -> Result:
+    first_line = str(error).strip().split("\n")[0]
+    return Result(case=case.name, mode=mode.name, shape=case.shape_text(),
+                  resized_from=case.resized_from, status=STATUS_ERROR,
+                  message="{}: {}".format(type(error).__name__, first_line))
+
+
 def run_case(case: Case, modes: List[Mode], device: torch.device, timer,
              args: argparse.Namespace, ceilings: Optional[dict]) -> List[Result]:
-    master = make_inputs(case, device)
-    references = {}  # one float64 reference per operand dtype (tf32 and fp32 share theirs)
+    """Every mode of one case. A (case, mode) that raises becomes an ERROR row: one broken
+    kernel or an out-of-memory must not hide the other rows' numbers."""
     results = []
+    try:
+        master = make_inputs(case, device)
+    except Exception as e:
+        results = [error_result(case, mode, e) for mode in modes]
+        for result in results:
+            print(progress_line(result), flush=True)
+        return results
+    # The float64 reference of the last operand dtype: tf32 and fp32 share one; keeping only the
+    # latest bounds the memory it holds.
+    reference_dtype, reference = None, None
     for mode in modes:
         try:
             with tf32_switches(mode.allow_tf32):
                 operands = cast_inputs(master, mode.dtype, args.channels_last)
-                if mode.dtype not in references:
-                    references[mode.dtype] = float64_reference(case, operands)
-                result = run_mode(case, mode, operands, references[mode.dtype], timer, args,
-                                  ceilings)
-        except Exception as e:  # one broken (case, mode) must not hide the others' numbers
-            first_line = str(e).strip().split("\n")[0]
-            result = Result(case=case.name, mode=mode.name, shape=case.shape_text(),
-                            resized_from=case.resized_from, status=STATUS_ERROR,
-                            message="{}: {}".format(type(e).__name__, first_line))
+                if mode.dtype != reference_dtype:
+                    reference_dtype, reference = None, None  # free the old one first
+                    reference = float64_reference(case, operands)
+                    reference_dtype = mode.dtype
+                result = run_mode(case, mode, operands, reference, timer, args, ceilings)
+        except Exception as e:
+            result = error_result(case, mode, e)
             if device.type == "cuda":
                 torch.cuda.empty_cache()
         print(progress_line(result), flush=True)
