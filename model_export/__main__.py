@@ -7,7 +7,7 @@ import torch
 
 from . import bench_cases, examples, user_models
 from .export import DTYPES, ExportOptions, ExportResult, export_model, resolve_device
-from .plugin import load_plugin
+from .plugin import PluginNotFoundError, load_plugin
 
 # On the CPU the benchmark cases are cut down unless told otherwise: at full size the largest
 # would need gigabytes and minutes in the reference kernel.
@@ -67,7 +67,7 @@ def selected_names(args: argparse.Namespace, known: List[str]) -> List[str]:
         return list(known)
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise SystemExit("unknown model(s): {}; known: {}".format(", ".join(unknown),
+        raise SystemExit("error: unknown model(s): {}; known: {}".format(", ".join(unknown),
                                                                   ", ".join(known)))
     return names
 
@@ -87,14 +87,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     clashes = sorted(set(user_names) & set(names)) + sorted(
         {n for n in user_names if user_names.count(n) > 1})
     if clashes:
-        raise SystemExit("--model names clash with other models: {}".format(", ".join(clashes)))
+        raise SystemExit("error: --model names clash with other models: {}".format(", ".join(clashes)))
 
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except (ValueError, RuntimeError) as error:
+        raise SystemExit("error: {}".format(error))
     dtype = DTYPES[args.dtype]
     if device.type == "cpu" and dtype not in (torch.float32, torch.float64):
-        raise SystemExit("--dtype {} needs --device cuda: tconv's CPU kernel supports float32 and "
-                         "float64".format(args.dtype))
-    load_plugin(args.library)
+        raise SystemExit("error: --dtype {} needs --device cuda: tconv's CPU kernel supports "
+                         "float32 and float64".format(args.dtype))
+    try:
+        load_plugin(args.library)
+    except (PluginNotFoundError, RuntimeError) as error:
+        raise SystemExit("error: {}".format(error))
     options = ExportOptions(args.out, device, dtype, args.freeze, args.fold_batchnorm)
     on_cpu = device.type == "cpu"
 

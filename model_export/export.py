@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Optional, Tuple
 
@@ -72,14 +73,25 @@ def suggested_tolerance(dtype: torch.dtype, device: torch.device) -> Tuple[float
 
 @contextlib.contextmanager
 def full_float32_precision() -> Iterator[None]:
-    """Disable TF32 for cuDNN convolutions and matmuls, restoring the previous settings after."""
-    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    """Disable TF32 for cuDNN convolutions and matmuls, restoring the previous settings after.
+
+    Uses the allow_tf32 flags, present in every torch we support. torch >= 2.9 also has per-op
+    fp32_precision settings and warns that these flags will be deprecated; their setters keep
+    both views consistent, whereas setting only the new conv flag would leave cuDNN's conv and
+    RNN flags different, which torch's (and tconv's) allowTF32CuDNN() refuses. So: old flags
+    only, with the deprecation warning silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     try:
         yield
     finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def resolve_device(spec: str) -> torch.device:
