@@ -124,6 +124,10 @@ def _script_or_trace(model: nn.Module, example_input: Tensor, name: str):
             return torch.jit.trace(model, example_input), "trace"
 
 
+def compact_cpu_copy(tensor: Tensor) -> Tensor:
+    return tensor.detach().cpu().clone(memory_format=torch.contiguous_format)
+
+
 def _single_tensor(output: Any, what: str) -> Tensor:
     if not isinstance(output, Tensor):
         raise TypeError("{} returned {}, but export needs a model with one Tensor output".format(
@@ -178,8 +182,10 @@ def _export(name: str, model: nn.Module, example_input: Tensor, options: ExportO
              (("model", ".pt"), ("input", ".input.pt"), ("expected", ".expected.pt"),
               ("json", ".json"))}
     torch.jit.save(exported, paths["model"])
-    torch.save(example.detach().cpu(), paths["input"])
-    torch.save(expected.detach().cpu(), paths["expected"])
+    # Compact CPU copies: a view would drag its whole storage into the file, and a CUDA tensor
+    # could not be read by a CPU-only runtime.
+    torch.save(compact_cpu_copy(example), paths["input"])
+    torch.save(compact_cpu_copy(expected), paths["expected"])
 
     # Check the file as saved, not the object in memory.
     loaded = torch.jit.load(paths["model"], map_location=device)
