@@ -6,6 +6,9 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "../problem.h"
 #include "launch.h"
 
@@ -20,6 +23,36 @@ cuda::DType to_kernel_dtype(at::ScalarType type) {
     case at::kBFloat16: return cuda::DType::BFloat16;
     default: TORCH_CHECK(false, "conv_transpose2d: unsupported CUDA dtype ", type);
   }
+}
+
+enum class KernelChoice { Automatic, Direct, ImplicitGemm };
+
+// TCONV_CUDA_KERNEL=direct|gemm pins the kernel (benchmarks and tests of each path); read once.
+KernelChoice kernel_override() {
+  static const KernelChoice choice = [] {
+    const char* value = std::getenv("TCONV_CUDA_KERNEL");
+    if (value == nullptr || *value == 0) return KernelChoice::Automatic;
+    if (std::strcmp(value, "direct") == 0) return KernelChoice::Direct;
+    if (std::strcmp(value, "gemm") == 0) return KernelChoice::ImplicitGemm;
+    TORCH_CHECK(false, "TCONV_CUDA_KERNEL must be 'direct' or 'gemm', got '", value, "'");
+  }();
+  return choice;
+}
+
+// Tensor cores pay when each output pixel's dot product is long and the N tile is filled: enough
+// (input channels x taps per phase) of reduction and enough output channels per group.
+// Otherwise the problem is memory-bound and the one-pass kernel streams it.
+bool use_implicit_gemm(const cuda::ConvArgs& args) {
+  const bool allow_tf32 = at::globalContext().allowTF32CuDNN();
+  if (!cuda::implicit_gemm_supported(args, allow_tf32)) return false;
+  switch (kernel_override()) {
+    case KernelChoice::Direct: return false;
+    case KernelChoice::ImplicitGemm: return true;
+    case KernelChoice::Automatic: break;
+  }
+  const ConvTransposeGeometry& g = args.geometry;
+  const double taps_per_phase = double(g.h.kernel * g.w.kernel) / double(g.h.stride * g.w.stride);
+  return g.out_channels_per_group() >= 16 && g.in_channels_per_group() * taps_per_phase >= 32;
 }
 
 at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weight,
@@ -48,7 +81,14 @@ at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weig
   args.dtype = to_kernel_dtype(problem.input.scalar_type());
 
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  C10_CUDA_CHECK(cuda::launch_direct(args, stream));
+  if (use_implicit_gemm(args)) {
+    const at::Tensor workspace = at::empty(
+        {static_cast<int64_t>(cuda::implicit_gemm_workspace_bytes(args))},
+        problem.input.options().dtype(at::kByte));
+    C10_CUDA_CHECK(cuda::launch_implicit_gemm(args, workspace.data_ptr(), stream));
+  } else {
+    C10_CUDA_CHECK(cuda::launch_direct(args, stream));
+  }
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return problem.finish(output);
 }

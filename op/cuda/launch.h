@@ -34,5 +34,12 @@ struct ConvArgs {
 // for every shape; the fast path for memory-bound shapes, strict float32 and float64.
 cudaError_t launch_direct(const ConvArgs& args, cudaStream_t stream);
 
+// Tensor-core implicit GEMM (mma.sync: TF32 for float32 when TF32 is allowed, bf16/fp16 with
+// float32 accumulators). `workspace` holds implicit_gemm_workspace_bytes(args) bytes for the
+// weights packed per call.
+bool implicit_gemm_supported(const ConvArgs& args, bool allow_tf32);
+size_t implicit_gemm_workspace_bytes(const ConvArgs& args);
+cudaError_t launch_implicit_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace tconv
