@@ -1,0 +1,219 @@
+// The CPU kernels, written once and compiled once per instruction set.
+//
+// Included (inside an anonymous namespace) by cpu_kernels_<isa>.cpp after that file has defined,
+// under its `#pragma GCC target`:
+//   VecFloat, VecDouble   value type T, register type V, kLanes, zero/set1/load/store/fma;
+//   kMaxBlockCo           most output channels a micro-kernel keeps in registers;
+//   kMaxTileVectors       most pixel vectors a micro-kernel keeps in registers;
+//   tile_vectors_for(mr)  pixel vectors for a block of mr channels (what fits the register file).
+// Everything here has internal linkage, so nothing compiled for one instruction set can be picked
+// by the linker for another.
+//
+// One task (see CpuPlan) = image n, group g, a band of phase-space rows [qh0, qh0 + bh) and columns
+// [qw0, qw0 + bw), a chunk of output-channel blocks:
+//  1. pack the input the band reads (channels of group g, rows qh0 - span_h ..., columns
+//     qw0 - span_w ...) into a zero-padded buffer, one plane per input channel, rows of `pitch`;
+//     in the flattened plane every tap of every phase is a constant offset from the output
+//     position, so a micro-kernel needs no bounds checks and output rows can be concatenated
+//     (useful when rows are short);
+//  2. for each vertical phase rh, channel block and tile of the flattened band: for each horizontal
+//     phase rw, a micro-kernel computes [block channels] x [tile pixels] with accumulators that
+//     start at the bias and stay in registers across all input channels and taps, and writes them
+//     to the tile buffer (phases without taps get the bias); then the tile buffer is stored to the
+//     output once, phases interleaved, in contiguous runs of output columns.
+
+template <class Vec>
+using KernelFn = void (*)(const typename Vec::T* src, int64_t plane, int64_t cin,
+                          const int64_t* tap_off, int64_t taps, const typename Vec::T* w,
+                          const typename Vec::T* bias, typename Vec::T* out, int64_t out_co_stride);
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+// out[m][0 .. NRV*lanes) = bias[m] + sum over ci, taps of w[ci][t][m] * src[ci*plane + tap_off[t] + pixel].
+template <class Vec, int MR, int NRV>
+void micro_kernel(const typename Vec::T* src, int64_t plane, int64_t cin, const int64_t* tap_off,
+                  int64_t taps, const typename Vec::T* w, const typename Vec::T* bias,
+                  typename Vec::T* out, int64_t out_co_stride) {
+  using T = typename Vec::T;
+  using V = typename Vec::V;
+  constexpr int L = Vec::kLanes;
+  V acc[MR][NRV];
+  for (int m = 0; m < MR; ++m) {
+    const V start = bias ? Vec::set1(bias[m]) : Vec::zero();
+    for (int v = 0; v < NRV; ++v) acc[m][v] = start;
+  }
+  for (int64_t ci = 0; ci < cin; ++ci, src += plane) {
+    for (int64_t t = 0; t < taps; ++t, w += MR) {
+      const T* p = src + tap_off[t];
+      V x[NRV];
+      for (int v = 0; v < NRV; ++v) x[v] = Vec::load(p + v * L);
+      for (int m = 0; m < MR; ++m) {
+        const V wm = Vec::set1(w[m]);
+        for (int v = 0; v < NRV; ++v) acc[m][v] = Vec::fma(wm, x[v], acc[m][v]);
+      }
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NRV; ++v) Vec::store(out + m * out_co_stride + v * L, acc[m][v]);
+}
+
+// The micro-kernel for mr channels and nrv pixel vectors (both at least 1, within the maxima).
+template <class Vec, int MR, int NRV = 1>
+KernelFn<Vec> pick_vectors(int64_t nrv) {
+  if constexpr (NRV > kMaxTileVectors) {
+    return nullptr;
+  } else {
+    return nrv == NRV ? &micro_kernel<Vec, MR, NRV> : pick_vectors<Vec, MR, NRV + 1>(nrv);
+  }
+}
+template <class Vec, int MR = 1>
+KernelFn<Vec> pick_kernel(int64_t mr, int64_t nrv) {
+  if constexpr (MR > kMaxBlockCo) {
+    return nullptr;
+  } else {
+    return mr == MR ? pick_vectors<Vec, MR>(nrv) : pick_kernel<Vec, MR + 1>(mr, nrv);
+  }
+}
+
+// Step 1: the band's input, zero-padded, [ci][row][pitch] planes of `plane` values (the last
+// lanes values of each plane are zero too: the last tile's vectors may read that far).
+template <class T>
+void pack_band(const CpuPlan& P, const T* input, int64_t n, int64_t g, int64_t qh0, int64_t rows,
+               int64_t qw0, int64_t plane, T* band) {
+  const int64_t iw0 = qw0 - P.span_w;  // input column of packed column 0
+  const int64_t c_lo = min64(P.pitch, max64(0, -iw0));
+  const int64_t c_hi = max64(c_lo, min64(P.pitch, P.in_w - iw0));
+  const int64_t xs3 = P.in_stride[3];
+  for (int64_t ci = 0; ci < P.cin_g; ++ci) {
+    const T* src_c = input + n * P.in_stride[0] + (g * P.cin_g + ci) * P.in_stride[1];
+    T* dst_plane = band + ci * plane;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t ih = qh0 - P.span_h + r;
+      T* dst = dst_plane + r * P.pitch;
+      if (ih < 0 || ih >= P.in_h) {
+        std::memset(dst, 0, sizeof(T) * P.pitch);
+        continue;
+      }
+      const T* src = src_c + ih * P.in_stride[2] + iw0 * xs3;
+      if (c_lo > 0) std::memset(dst, 0, sizeof(T) * c_lo);
+      if (xs3 == 1) {
+        std::memcpy(dst + c_lo, src + c_lo, sizeof(T) * (c_hi - c_lo));
+      } else {
+        for (int64_t c = c_lo; c < c_hi; ++c) dst[c] = src[c * xs3];
+      }
+      if (c_hi < P.pitch) std::memset(dst + c_hi, 0, sizeof(T) * (P.pitch - c_hi));
+    }
+    std::memset(dst_plane + rows * P.pitch, 0, sizeof(T) * (plane - rows * P.pitch));
+  }
+}
+
+// Step 2's store: tile[m][rw][i] holds phase (rh, rw) at flattened band position f0 + i for
+// i < np; write every output element of those positions, column runs in output order.
+template <class T>
+void store_tile(const CpuPlan& P, const T* tile, int64_t tile_co_stride, int64_t tile_phase_stride,
+                int64_t mr, int64_t np, int64_t f0, int64_t n, int64_t co0, int64_t rh,
+                int64_t qh0, int64_t bh, int64_t qw0, int64_t bw, T* output) {
+  const int64_t sw = P.stride_w;
+  const int64_t ys1 = P.out_stride[1], ys3 = P.out_stride[3];
+  for (int64_t row = f0 / P.pitch; row * P.pitch < f0 + np && row < bh; ++row) {
+    const int64_t oh = (qh0 + row) * P.stride_h + rh - P.pad_h;
+    if (oh < 0 || oh >= P.out_h) continue;
+    // Band columns [c0, c1) of this row lie in the tile; their output columns are [ow0, ow1).
+    const int64_t c0 = max64(0, f0 - row * P.pitch);
+    const int64_t c1 = min64(bw, f0 + np - row * P.pitch);
+    if (c0 >= c1) continue;
+    const int64_t ow0 = max64(0, (qw0 + c0) * sw - P.pad_w);
+    const int64_t ow1 = min64(P.out_w, (qw0 + c1) * sw - P.pad_w);
+    if (ow0 >= ow1) continue;
+    // Output column ow comes from phase (ow + pad_w) % sw at tile index i(ow) below.
+    const int64_t i_base = row * P.pitch - qw0 - f0;  // i = i_base + (ow + pad_w) / sw
+    T* y_row = output + n * P.out_stride[0] + co0 * ys1 + oh * P.out_stride[2];
+    for (int64_t m = 0; m < mr; ++m) {
+      const T* t_m = tile + m * tile_co_stride;
+      T* y = y_row + m * ys1;
+      if (sw == 1 && ys3 == 1) {
+        std::memcpy(y + ow0, t_m + i_base + ow0 + P.pad_w, sizeof(T) * (ow1 - ow0));
+        continue;
+      }
+      int64_t ow = ow0;
+      int64_t rw = (ow + P.pad_w) % sw;
+      int64_t i = i_base + (ow + P.pad_w) / sw;
+      for (; ow < ow1; ++ow) {
+        y[ow * ys3] = t_m[rw * tile_phase_stride + i];
+        if (++rw == sw) {
+          rw = 0;
+          ++i;
+        }
+      }
+    }
+  }
+}
+
+template <class Vec>
+void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* band,
+               typename Vec::T* tile) {
+  using T = typename Vec::T;
+  constexpr int64_t L = Vec::kLanes;
+  const T* input = static_cast<const T*>(P.input);
+  T* output = static_cast<T*>(P.output);
+  const T* weight = static_cast<const T*>(P.weight_packed);
+  const T* bias_all = static_cast<const T*>(P.bias);
+  const int64_t sh = P.stride_h, sw = P.stride_w;
+  // Tile buffer: [channel in block][horizontal phase][pixel].
+  const int64_t tile_phase_stride = kMaxTileVectors * L;
+  const int64_t tile_co_stride = sw * tile_phase_stride;
+
+  for (int64_t task = begin; task < end; ++task) {
+    int64_t rest = task;
+    const int64_t chunk = rest % P.co_chunks;
+    rest /= P.co_chunks;
+    const int64_t wb = rest % P.bands_w;
+    rest /= P.bands_w;
+    const int64_t hb = rest % P.bands_h;
+    rest /= P.bands_h;
+    const int64_t g = rest % P.groups;
+    const int64_t n = rest / P.groups;
+
+    const int64_t qh0 = hb * P.band_h, bh = min64(P.band_h, P.q_h - qh0);
+    const int64_t qw0 = wb * P.band_w, bw = min64(P.band_w, P.q_w - qw0);
+    const int64_t rows = bh + P.span_h;
+    const int64_t plane = rows * P.pitch + L;
+    pack_band<T>(P, input, n, g, qh0, rows, qw0, plane, band);
+
+    // Flattened band positions [0, positions): row r, column c is r*pitch + c (c < bw).
+    const int64_t positions = (bh - 1) * P.pitch + bw;
+    const int64_t block_begin = chunk * P.co_blocks / P.co_chunks;
+    const int64_t block_end = (chunk + 1) * P.co_blocks / P.co_chunks;
+    for (int64_t rh = 0; rh < sh; ++rh) {
+      for (int64_t cb = block_begin; cb < block_end; ++cb) {
+        const int64_t co0 = P.co_block_start[cb];
+        const int64_t mr = P.co_block_start[cb + 1] - co0;
+        const int64_t nrv_full = tile_vectors_for(mr);
+        const KernelFn<Vec> kernel_full = pick_kernel<Vec>(mr, nrv_full);
+        const T* bias = bias_all ? bias_all + g * P.cout_g + co0 : nullptr;
+        for (int64_t f0 = 0; f0 < positions; f0 += nrv_full * L) {
+          const int64_t np = min64(nrv_full * L, positions - f0);
+          const int64_t nrv = (np + L - 1) / L;
+          const KernelFn<Vec> kernel = nrv == nrv_full ? kernel_full : pick_kernel<Vec>(mr, nrv);
+          for (int64_t rw = 0; rw < sw; ++rw) {
+            const int64_t p = rh * sw + rw;
+            const int64_t taps = P.phase_taps[p];
+            T* out = tile + rw * tile_phase_stride;
+            if (taps == 0) {  // no tap reaches this phase: bias only
+              for (int64_t m = 0; m < mr; ++m)
+                for (int64_t i = 0; i < np; ++i) out[m * tile_co_stride + i] = bias ? bias[m] : T(0);
+              continue;
+            }
+            const T* w = weight + g * P.weight_group_stride + P.phase_weight_offset[p] +
+                         co0 * P.cin_g * taps;
+            kernel(band + f0, plane, P.cin_g, P.tap_offset + p * P.max_taps, taps, w, bias, out,
+                   tile_co_stride);
+          }
+          store_tile<T>(P, tile, tile_co_stride, tile_phase_stride, mr, np, f0, n,
+                        g * P.cout_g + co0, rh, qh0, bh, qw0, bw, output);
+        }
+      }
+    }
+  }
+}

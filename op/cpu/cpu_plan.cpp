@@ -1,0 +1,239 @@
+#include "cpu_plan.h"
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace tconv {
+namespace cpu {
+namespace {
+
+// Packed input per task: small enough to stay in a core's L2 cache (1 MiB on the development
+// machine's EPYC) next to the weights of one channel block and the tile buffer.
+constexpr int64_t kBandBufferBytes = 256 * 1024;
+// Aim for this many tasks per thread so the dynamic scheduling below can even out uneven tasks.
+constexpr int64_t kTasksPerThread = 4;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Tables the plan points into; they live as long as the call.
+struct PlanStorage {
+  std::vector<int64_t> co_block_start, phase_taps, phase_weight_offset, tap_offset;
+  std::vector<PhaseTaps> taps_h, taps_w;
+};
+
+int64_t largest_shift(const std::vector<PhaseTaps>& taps) {
+  int64_t span = 0;
+  for (const PhaseTaps& t : taps)
+    if (t.tap_count > 0)
+      span = std::max(span, t.input_offset + (t.tap_count - 1) * t.input_step);
+  return span;
+}
+
+CpuPlan make_plan(const Problem& problem, const at::Tensor& output, const CpuKernels& kernels,
+                  int64_t lanes, int64_t elem_bytes, int64_t threads, PlanStorage& s) {
+  const ConvTransposeGeometry& g = problem.geometry;
+  CpuPlan P{};
+  P.batch = g.batch;
+  P.groups = g.groups;
+  P.cin_g = g.in_channels_per_group();
+  P.cout_g = g.out_channels_per_group();
+  P.in_h = g.h.in;
+  P.in_w = g.w.in;
+  P.out_h = g.h.out;
+  P.out_w = g.w.out;
+  P.stride_h = g.h.stride;
+  P.stride_w = g.w.stride;
+  P.pad_h = g.h.padding;
+  P.pad_w = g.w.padding;
+  // Phase-space extent: qh runs over every (oh + pad_h) / stride_h of an output row.
+  P.q_h = (g.h.out - 1 + g.h.padding) / g.h.stride + 1;
+  P.q_w = (g.w.out - 1 + g.w.padding) / g.w.stride + 1;
+
+  for (int64_t r = 0; r < g.h.stride; ++r) s.taps_h.push_back(g.h.taps(r));
+  for (int64_t r = 0; r < g.w.stride; ++r) s.taps_w.push_back(g.w.taps(r));
+  P.span_h = largest_shift(s.taps_h);
+  P.span_w = largest_shift(s.taps_w);
+
+  // Output-channel blocks: as few as the register file allows, of nearly equal size.
+  P.co_blocks = ceil_div(P.cout_g, kernels.max_block_co);
+  for (int64_t b = 0; b <= P.co_blocks; ++b) s.co_block_start.push_back(b * P.cout_g / P.co_blocks);
+
+  // Band: whole phase-space rows if at least one fits the budget, else part of one row (at least
+  // one full tile wide).
+  const int64_t cells = std::max<int64_t>(1, kBandBufferBytes / (P.cin_g * elem_bytes));
+  const int64_t full_pitch = P.q_w + P.span_w;
+  if ((1 + P.span_h) * full_pitch <= cells) {
+    P.band_w = P.q_w;
+    P.band_h = std::min(P.q_h, cells / full_pitch - P.span_h);
+  } else {
+    const int64_t min_w = kernels.max_tile_vectors * lanes;
+    P.band_h = 1;
+    P.band_w = std::min(P.q_w, std::max(min_w, cells / (1 + P.span_h) - P.span_w));
+  }
+  P.bands_w = ceil_div(P.q_w, P.band_w);
+  // Enough tasks for every thread: thinner bands, then splitting the channel blocks.
+  const int64_t wanted = kTasksPerThread * threads;
+  const int64_t per_band_row = P.batch * P.groups * P.bands_w;
+  if (per_band_row * ceil_div(P.q_h, P.band_h) < wanted)
+    P.band_h = std::max<int64_t>(1, ceil_div(P.q_h, ceil_div(wanted, per_band_row)));
+  P.bands_h = ceil_div(P.q_h, P.band_h);
+  const int64_t spatial_tasks = per_band_row * P.bands_h;
+  P.co_chunks = spatial_tasks < wanted ? std::min(P.co_blocks, ceil_div(wanted, spatial_tasks)) : 1;
+  P.tasks = spatial_tasks * P.co_chunks;
+  P.pitch = P.band_w + P.span_w;
+
+  // Phase tables.
+  const int64_t phases = g.h.stride * g.w.stride;
+  P.max_taps = 1;
+  int64_t offset = 0;
+  for (int64_t rh = 0; rh < g.h.stride; ++rh) {
+    for (int64_t rw = 0; rw < g.w.stride; ++rw) {
+      const int64_t taps = s.taps_h[rh].tap_count * s.taps_w[rw].tap_count;
+      s.phase_taps.push_back(taps);
+      s.phase_weight_offset.push_back(offset);
+      offset += P.cin_g * P.cout_g * taps;
+      P.max_taps = std::max(P.max_taps, taps);
+    }
+  }
+  s.tap_offset.assign(phases * P.max_taps, 0);
+  for (int64_t rh = 0; rh < g.h.stride; ++rh) {
+    for (int64_t rw = 0; rw < g.w.stride; ++rw) {
+      const PhaseTaps& th = s.taps_h[rh];
+      const PhaseTaps& tw = s.taps_w[rw];
+      int64_t* off = s.tap_offset.data() + (rh * g.w.stride + rw) * P.max_taps;
+      for (int64_t jh = 0; jh < th.tap_count; ++jh)
+        for (int64_t jw = 0; jw < tw.tap_count; ++jw)
+          off[jh * tw.tap_count + jw] =
+              (P.span_h - (th.input_offset + jh * th.input_step)) * P.pitch + P.span_w -
+              (tw.input_offset + jw * tw.input_step);
+    }
+  }
+  P.co_block_start = s.co_block_start.data();
+  P.phase_taps = s.phase_taps.data();
+  P.phase_weight_offset = s.phase_weight_offset.data();
+  P.tap_offset = s.tap_offset.data();
+  P.weight_group_stride = P.cin_g * P.cout_g * g.h.kernel * g.w.kernel;
+
+  P.input = problem.input.data_ptr();
+  for (int d = 0; d < 4; ++d) P.in_stride[d] = problem.input.stride(d);
+  P.output = output.data_ptr();
+  for (int d = 0; d < 4; ++d) P.out_stride[d] = output.stride(d);
+
+  P.band_buffer_elems = P.cin_g * ((P.band_h + P.span_h) * P.pitch + lanes);
+  P.tile_buffer_elems = kernels.max_block_co * g.w.stride * kernels.max_tile_vectors * lanes;
+  return P;
+}
+
+// Weights rearranged for the micro-kernels: per group and phase, per channel block, [ci][tap][co]
+// so one step of a micro-kernel reads its block's weights for one (ci, tap) contiguously.
+template <typename T>
+at::Tensor pack_weight(const Problem& problem, const CpuPlan& P, const PlanStorage& s) {
+  const ConvTransposeGeometry& g = problem.geometry;
+  at::Tensor packed = at::empty({g.groups * P.weight_group_stride}, problem.weight.options());
+  T* dst = packed.data_ptr<T>();
+  const T* w = problem.weight.data_ptr<T>();
+  const auto ws = problem.weight.strides();
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    for (int64_t rh = 0; rh < g.h.stride; ++rh) {
+      for (int64_t rw = 0; rw < g.w.stride; ++rw) {
+        const int64_t p = rh * g.w.stride + rw;
+        const PhaseTaps& th = s.taps_h[rh];
+        const PhaseTaps& tw = s.taps_w[rw];
+        const int64_t taps = P.phase_taps[p];
+        T* phase_dst = dst + grp * P.weight_group_stride + P.phase_weight_offset[p];
+        for (int64_t cb = 0; cb < P.co_blocks; ++cb) {
+          const int64_t co0 = P.co_block_start[cb];
+          const int64_t mr = P.co_block_start[cb + 1] - co0;
+          T* block = phase_dst + co0 * P.cin_g * taps;
+          for (int64_t ci = 0; ci < P.cin_g; ++ci)
+            for (int64_t jh = 0; jh < th.tap_count; ++jh)
+              for (int64_t jw = 0; jw < tw.tap_count; ++jw) {
+                const int64_t kh = th.first_tap + jh * th.tap_step;
+                const int64_t kw = tw.first_tap + jw * tw.tap_step;
+                const int64_t t = jh * tw.tap_count + jw;
+                const T* src = w + (grp * P.cin_g + ci) * ws[0] + kh * ws[2] + kw * ws[3];
+                for (int64_t m = 0; m < mr; ++m)
+                  block[(ci * taps + t) * mr + m] = src[(co0 + m) * ws[1]];
+              }
+        }
+      }
+    }
+  }
+  return packed;
+}
+
+template <typename T>
+void run_typed(const Problem& problem, at::Tensor& output, const CpuKernels& kernels) {
+  const int64_t lanes = std::is_same<T, float>::value ? kernels.lanes_float : kernels.lanes_double;
+  const int64_t threads = std::max(1, at::get_num_threads());
+  PlanStorage storage;
+  CpuPlan plan = make_plan(problem, output, kernels, lanes, sizeof(T), threads, storage);
+  const at::Tensor weight = pack_weight<T>(problem, plan, storage);
+  plan.weight_packed = weight.data_ptr<T>();
+  at::Tensor bias;
+  if (problem.bias) {
+    bias = problem.bias->contiguous();
+    plan.bias = bias.data_ptr<T>();
+  }
+
+  // Dynamic scheduling: each worker takes the next task until none is left, so uneven tasks
+  // (the last band, a band of bias-only rows) do not leave a thread idle.
+  std::atomic<int64_t> next_task{0};
+  const int64_t workers = std::min(threads, plan.tasks);
+  at::parallel_for(0, workers, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> band(plan.band_buffer_elems);
+    std::vector<T> tile(plan.tile_buffer_elems);
+    for (int64_t task = next_task++; task < plan.tasks; task = next_task++) {
+      if constexpr (std::is_same<T, float>::value)
+        kernels.run_float(plan, task, task + 1, band.data(), tile.data());
+      else
+        kernels.run_double(plan, task, task + 1, band.data(), tile.data());
+    }
+  });
+}
+
+bool cpu_supports(const std::string& isa) {
+  __builtin_cpu_init();
+  if (isa == "avx512") return __builtin_cpu_supports("avx512f");
+  if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return isa == "sse2";  // part of x86-64
+}
+
+const CpuKernels& kernels_named(const std::string& isa) {
+  if (isa == "avx512") return avx512_kernels();
+  if (isa == "avx2") return avx2_kernels();
+  return sse2_kernels();
+}
+
+}  // namespace
+
+const CpuKernels& select_cpu_kernels() {
+  const char* env = std::getenv("TCONV_CPU_ISA");
+  const std::string forced = env ? env : "";
+  if (!forced.empty() && forced != "auto") {
+    TORCH_CHECK(forced == "avx512" || forced == "avx2" || forced == "sse2",
+                "conv_transpose2d: TCONV_CPU_ISA=", forced,
+                " is not one of auto, avx512, avx2, sse2");
+    TORCH_CHECK(cpu_supports(forced), "conv_transpose2d: TCONV_CPU_ISA=", forced,
+                " but this CPU does not support it");
+    return kernels_named(forced);
+  }
+  static const CpuKernels& best = cpu_supports("avx512") ? avx512_kernels()
+                                  : cpu_supports("avx2") ? avx2_kernels()
+                                                         : sse2_kernels();
+  return best;
+}
+
+void run_conv_transpose2d(const Problem& problem, at::Tensor& output, const CpuKernels& kernels) {
+  AT_DISPATCH_FLOATING_TYPES(problem.input.scalar_type(), "tconv_conv_transpose2d_cpu",
+                             [&] { run_typed<scalar_t>(problem, output, kernels); });
+}
+
+}  // namespace cpu
+}  // namespace tconv
