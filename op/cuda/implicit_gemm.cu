@@ -174,10 +174,15 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
                             group * H.kernel * W.kernel * args.cin_words * args.cout_padded;
 
   // Register stage of one K tile: 8 A words (rows tid/128 + 2i) and 4 B words (rows tid/64 + 4i).
-  uint32_t a_regs[8], b_regs[4];
+  // A is kept as loaded and converted to words only when stored to shared memory, so the loads of
+  // tile k+1 stay in flight while the tensor cores work on tile k.
+  T a_raw[8][2];
+  uint32_t b_regs[4];
   auto load_tile = [&](int64_t kt) {
-    const int64_t tap = kt / ci_tiles, ci_word0 = (kt % ci_tiles) * kTileWords;
-    const int64_t jh = tap / tw.tap_count, jw = tap % tw.tap_count;
+    // K-tile counts are small: 32-bit division is much cheaper than 64-bit here.
+    const int tile = static_cast<int>(kt), tiles_per_tap = static_cast<int>(ci_tiles);
+    const int tap = tile / tiles_per_tap, ci_word0 = (tile % tiles_per_tap) * kTileWords;
+    const int jh = tap / static_cast<int>(tw.tap_count), jw = tap % static_cast<int>(tw.tap_count);
     const int64_t ih = qh - th.input_offset - jh * th.input_step;
     const int64_t iw = qw - tw.input_offset - jw * tw.input_step;
     const bool pixel_in = m_valid && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
@@ -185,11 +190,10 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const int64_t ci = (ci_word0 + tid / kBlockM + 2 * i) * P;
-      T v[2] = {T(0.0f), T(0.0f)};
 #pragma unroll
       for (int p = 0; p < P; ++p)
-        if (pixel_in && ci + p < cin_g) v[p] = load_readonly(x_pixel + (ci + p) * a.input_strides.c);
-      a_regs[i] = make_word(v[0], v[1]);
+        a_raw[i][p] = (pixel_in && ci + p < cin_g) ? load_readonly(x_pixel + (ci + p) * a.input_strides.c)
+                                                  : T(0.0f);
     }
     const int64_t kh = th.first_tap + jh * th.tap_step, kw = tw.first_tap + jw * tw.tap_step;
     const uint32_t* w_tile = w_group + ((kh * W.kernel + kw) * args.cin_words + ci_word0) * args.cout_padded +
@@ -201,7 +205,8 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
     uint32_t* as = a_stage + buffer * kTileWords * kPadA;
     uint32_t* bs = b_stage + buffer * kTileWords * kPadB;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) as[(tid / kBlockM + 2 * i) * kPadA + tid % kBlockM] = a_regs[i];
+    for (int i = 0; i < 8; ++i)
+      as[(tid / kBlockM + 2 * i) * kPadA + tid % kBlockM] = make_word(a_raw[i][0], a_raw[i][P - 1]);
 #pragma unroll
     for (int i = 0; i < 4; ++i) bs[(tid / kBlockN + 4 * i) * kPadB + tid % kBlockN] = b_regs[i];
   };
