@@ -4,23 +4,16 @@
 
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
-#include <torch/version.h>
 
 namespace tconv {
 
-// Same arguments, defaults and meaning as aten::conv_transpose2d.input in the torch we build
-// against. torch 2.x declares the sizes SymInt; torch 1.13 declares them int, and its Python binding
-// only broadcasts a bare int (stride=2) for int[2], so there we follow aten's 1.13 schema.
-#if TORCH_VERSION_MAJOR >= 2
-#define TCONV_INT "SymInt"
-#else
-#define TCONV_INT "int"
-#endif
+// Same arguments, defaults and meaning as aten::conv_transpose2d.input. The sizes are declared
+// int, not SymInt as aten's are in torch 2.x: torch.ops' Python binding broadcasts a bare int
+// (stride=2) only for int[2] (seen on torch 1.13 and 2.11), and callers of
+// torch.nn.functional.conv_transpose2d pass bare ints all the time.
 static constexpr const char* kSchema =
-    "conv_transpose2d(Tensor input, Tensor weight, Tensor? bias=None, " TCONV_INT "[2] stride=1, "
-    TCONV_INT "[2] padding=0, " TCONV_INT "[2] output_padding=0, " TCONV_INT " groups=1, "
-    TCONV_INT "[2] dilation=1) -> Tensor";
-#undef TCONV_INT
+    "conv_transpose2d(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, "
+    "int[2] padding=0, int[2] output_padding=0, int groups=1, int[2] dilation=1) -> Tensor";
 
 // FRAGMENT, not LIBRARY: "custom" is a common namespace and two TORCH_LIBRARY blocks for one
 // namespace fail at load.
