@@ -108,43 +108,93 @@ void pack_band(const CpuPlan& P, const T* input, int64_t n, int64_t g, int64_t q
   }
 }
 
+// out[q*SW + r] = phases[r*phase_stride + q] for q < count: phase r of a row becomes every SW-th
+// output column. With SW a constant, the compiler turns this into vector shuffles.
+template <int SW, class T>
+void interleave_phases(const T* __restrict phases, int64_t phase_stride, T* __restrict out,
+                       int64_t count) {
+  for (int64_t q = 0; q < count; ++q)
+    for (int r = 0; r < SW; ++r) out[q * SW + r] = phases[r * phase_stride + q];
+}
+
+template <class T>
+void interleave_phases_any(const T* phases, int64_t phase_stride, int64_t sw, T* out,
+                           int64_t count) {
+  switch (sw) {
+    case 1: std::memcpy(out, phases, sizeof(T) * count); return;
+    case 2: interleave_phases<2>(phases, phase_stride, out, count); return;
+    case 3: interleave_phases<3>(phases, phase_stride, out, count); return;
+    case 4: interleave_phases<4>(phases, phase_stride, out, count); return;
+    case 5: interleave_phases<5>(phases, phase_stride, out, count); return;
+    case 6: interleave_phases<6>(phases, phase_stride, out, count); return;
+    case 7: interleave_phases<7>(phases, phase_stride, out, count); return;
+    case 8: interleave_phases<8>(phases, phase_stride, out, count); return;
+    default:
+      for (int64_t q = 0; q < count; ++q)
+        for (int64_t r = 0; r < sw; ++r) out[q * sw + r] = phases[r * phase_stride + q];
+  }
+}
+
 // Step 2's store: tile[m][rw][i] holds phase (rh, rw) at flattened band position f0 + i for
 // i < np; write every output element of those positions, column runs in output order.
 template <class T>
 void store_tile(const CpuPlan& P, const T* tile, int64_t tile_co_stride, int64_t tile_phase_stride,
                 int64_t mr, int64_t np, int64_t f0, int64_t n, int64_t co0, int64_t rh,
                 int64_t qh0, int64_t bh, int64_t qw0, int64_t bw, T* output) {
-  const int64_t sw = P.stride_w;
+  const int64_t sw = P.stride_w, pw = P.pad_w;
   const int64_t ys1 = P.out_stride[1], ys3 = P.out_stride[3];
+  // Phase-space columns whose sw output columns all exist: [q_in0, q_in1).
+  const int64_t q_in0 = (pw + sw - 1) / sw;
+  const int64_t q_in1 = (P.out_w + pw) / sw;
   for (int64_t row = f0 / P.pitch; row * P.pitch < f0 + np && row < bh; ++row) {
     const int64_t oh = (qh0 + row) * P.stride_h + rh - P.pad_h;
     if (oh < 0 || oh >= P.out_h) continue;
-    // Band columns [c0, c1) of this row lie in the tile; their output columns are [ow0, ow1).
-    const int64_t c0 = max64(0, f0 - row * P.pitch);
-    const int64_t c1 = min64(bw, f0 + np - row * P.pitch);
-    if (c0 >= c1) continue;
-    const int64_t ow0 = max64(0, (qw0 + c0) * sw - P.pad_w);
-    const int64_t ow1 = min64(P.out_w, (qw0 + c1) * sw - P.pad_w);
-    if (ow0 >= ow1) continue;
-    // Output column ow comes from phase (ow + pad_w) % sw at tile index i(ow) below.
-    const int64_t i_base = row * P.pitch - qw0 - f0;  // i = i_base + (ow + pad_w) / sw
+    // Columns qa <= q < qb of this row lie in the tile, at tile index i_base + q.
+    const int64_t qa = qw0 + max64(0, f0 - row * P.pitch);
+    const int64_t qb = qw0 + min64(bw, f0 + np - row * P.pitch);
+    if (qa >= qb) continue;
+    const int64_t i_base = row * P.pitch - qw0 - f0;
     T* y_row = output + n * P.out_stride[0] + co0 * ys1 + oh * P.out_stride[2];
+    // Interior columns contiguously (when the output rows are); the rest one by one.
+    int64_t qi0 = qa, qi1 = qa;
+    if (ys3 == 1) {
+      qi0 = min64(qb, max64(qa, q_in0));
+      qi1 = max64(qi0, min64(qb, q_in1));
+    }
     for (int64_t m = 0; m < mr; ++m) {
-      const T* t_m = tile + m * tile_co_stride;
+      const T* t_m = tile + m * tile_co_stride + i_base;
       T* y = y_row + m * ys1;
-      if (sw == 1 && ys3 == 1) {
-        std::memcpy(y + ow0, t_m + i_base + ow0 + P.pad_w, sizeof(T) * (ow1 - ow0));
-        continue;
-      }
-      int64_t ow = ow0;
-      int64_t rw = (ow + P.pad_w) % sw;
-      int64_t i = i_base + (ow + P.pad_w) / sw;
-      for (; ow < ow1; ++ow) {
-        y[ow * ys3] = t_m[rw * tile_phase_stride + i];
-        if (++rw == sw) {
-          rw = 0;
-          ++i;
+      if (qi0 < qi1)
+        interleave_phases_any(t_m + qi0, tile_phase_stride, sw, y + qi0 * sw - pw, qi1 - qi0);
+      for (int64_t q = qa; q < qb; ++q) {
+        if (q == qi0) q = qi1;
+        if (q >= qb) break;
+        for (int64_t rw = 0; rw < sw; ++rw) {
+          const int64_t ow = q * sw + rw - pw;
+          if (ow >= 0 && ow < P.out_w) y[ow * ys3] = t_m[rw * tile_phase_stride + q];
         }
+      }
+    }
+  }
+}
+
+// Output rows of a vertical phase no tap reaches: the bias (or zero), for the band's columns.
+template <class T>
+void fill_bias_rows(const CpuPlan& P, const T* bias, int64_t n, int64_t co0, int64_t co1,
+                    int64_t rh, int64_t qh0, int64_t bh, int64_t qw0, int64_t bw, T* output) {
+  const int64_t ow0 = max64(0, qw0 * P.stride_w - P.pad_w);
+  const int64_t ow1 = min64(P.out_w, (qw0 + bw) * P.stride_w - P.pad_w);
+  const int64_t ys3 = P.out_stride[3];
+  for (int64_t row = 0; row < bh; ++row) {
+    const int64_t oh = (qh0 + row) * P.stride_h + rh - P.pad_h;
+    if (oh < 0 || oh >= P.out_h) continue;
+    for (int64_t co = co0; co < co1; ++co) {
+      const T value = bias ? bias[co] : T(0);
+      T* y = output + n * P.out_stride[0] + co * P.out_stride[1] + oh * P.out_stride[2];
+      if (ys3 == 1) {
+        for (int64_t ow = ow0; ow < ow1; ++ow) y[ow] = value;
+      } else {
+        for (int64_t ow = ow0; ow < ow1; ++ow) y[ow * ys3] = value;
       }
     }
   }
@@ -186,6 +236,14 @@ void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* ba
     const int64_t block_begin = chunk * P.co_blocks / P.co_chunks;
     const int64_t block_end = (chunk + 1) * P.co_blocks / P.co_chunks;
     for (int64_t rh = 0; rh < sh; ++rh) {
+      bool rh_has_taps = false;
+      for (int64_t rw = 0; rw < sw; ++rw) rh_has_taps |= P.phase_taps[rh * sw + rw] > 0;
+      if (!rh_has_taps) {
+        fill_bias_rows<T>(P, bias_all ? bias_all + g * P.cout_g : nullptr, n,
+                          P.co_block_start[block_begin], P.co_block_start[block_end], rh, qh0, bh,
+                          qw0, bw, output + g * P.cout_g * P.out_stride[1]);
+        continue;
+      }
       for (int64_t cb = block_begin; cb < block_end; ++cb) {
         const int64_t co0 = P.co_block_start[cb];
         const int64_t mr = P.co_block_start[cb + 1] - co0;
@@ -201,8 +259,10 @@ void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* ba
             const int64_t taps = P.phase_taps[p];
             T* out = tile + rw * tile_phase_stride;
             if (taps == 0) {  // no tap reaches this phase: bias only
-              for (int64_t m = 0; m < mr; ++m)
-                for (int64_t i = 0; i < np; ++i) out[m * tile_co_stride + i] = bias ? bias[m] : T(0);
+              for (int64_t m = 0; m < mr; ++m) {
+                const T value = bias ? bias[m] : T(0);
+                for (int64_t i = 0; i < np; ++i) out[m * tile_co_stride + i] = value;
+              }
               continue;
             }
             const T* w = weight + g * P.weight_group_stride + P.phase_weight_offset[p] +
