@@ -186,20 +186,32 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
     const int64_t ih = qh - th.input_offset - jh * th.input_step;
     const int64_t iw = qw - tw.input_offset - jw * tw.input_step;
     const bool pixel_in = m_valid && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
-    const T* x_pixel = x + ih * a.input_strides.h + iw * a.input_strides.w;
+    // Row i of this thread holds channels ci_first + 2*P*i (+1 for 16-bit words): walk them by a
+    // constant pointer step instead of a 64-bit multiply per value.
+    const int64_t ci_first = (int64_t(ci_word0) + tid / kBlockM) * P;
+    const int64_t channel_step = 2 * P * a.input_strides.c;
+    const T* src = x + ih * a.input_strides.h + iw * a.input_strides.w + ci_first * a.input_strides.c;
+    if (ci_first + 15 * P <= cin_g) {  // every channel this thread loads is inside the group
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const int64_t ci = (ci_word0 + tid / kBlockM + 2 * i) * P;
+      for (int i = 0; i < 8; ++i, src += channel_step)
 #pragma unroll
-      for (int p = 0; p < P; ++p)
-        a_raw[i][p] = (pixel_in && ci + p < cin_g) ? load_readonly(x_pixel + (ci + p) * a.input_strides.c)
-                                                  : T(0.0f);
+        for (int p = 0; p < P; ++p)
+          a_raw[i][p] = pixel_in ? load_readonly(src + p * a.input_strides.c) : T(0.0f);
+    } else {
+#pragma unroll
+      for (int i = 0; i < 8; ++i, src += channel_step)
+#pragma unroll
+        for (int p = 0; p < P; ++p)
+          a_raw[i][p] = (pixel_in && ci_first + 2 * P * i + p < cin_g)
+                            ? load_readonly(src + p * a.input_strides.c)
+                            : T(0.0f);
     }
     const int64_t kh = th.first_tap + jh * th.tap_step, kw = tw.first_tap + jw * tw.tap_step;
-    const uint32_t* w_tile = w_group + ((kh * W.kernel + kw) * args.cin_words + ci_word0) * args.cout_padded +
-                             co_base + tid % kBlockN;
+    const uint32_t* w_row = w_group + ((kh * W.kernel + kw) * args.cin_words + ci_word0 + tid / kBlockN) *
+                                          args.cout_padded + co_base + tid % kBlockN;
+    const int64_t w_step = 4 * args.cout_padded;
 #pragma unroll
-    for (int i = 0; i < 4; ++i) b_regs[i] = __ldg(w_tile + (tid / kBlockN + 4 * i) * args.cout_padded);
+    for (int i = 0; i < 4; ++i, w_row += w_step) b_regs[i] = __ldg(w_row);
   };
   auto store_tile = [&](int buffer) {
     uint32_t* as = a_stage + buffer * kTileWords * kPadA;
