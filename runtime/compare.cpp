@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -47,9 +48,12 @@ Comparison compare(const at::Tensor& output, const at::Tensor& expected, double 
     // above; the maxima describe the others.
     const at::Tensor finite = difference.masked_fill(difference.isnan(), 0.0);
     result.max_abs_error = finite.max().item<double>();
-    const at::Tensor nonzero = exp != 0;
-    if (nonzero.any().item<bool>()) {
-      result.max_rel_error = (finite.masked_select(nonzero) / exp.abs().masked_select(nonzero)).max().item<double>();
+    // Relative error where it means something: elements small enough for atol to cover them
+    // (|expected| <= atol, zeros included) would only report noise divided by almost nothing.
+    const at::Tensor significant = exp.abs() > std::max(atol, 0.0);
+    if (significant.any().item<bool>()) {
+      result.max_rel_error =
+          (finite.masked_select(significant) / exp.abs().masked_select(significant)).max().item<double>();
     }
   }
   result.passed = result.mismatched == 0 && result.nan_outputs == 0;

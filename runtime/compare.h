@@ -13,7 +13,7 @@ struct Comparison {
   bool passed = false;
   bool shapes_match = false;
   double max_abs_error = 0;  // max |out - expected|
-  double max_rel_error = 0;  // max |out - expected| / |expected| over elements with expected != 0
+  double max_rel_error = 0;  // max |out - expected| / |expected| over elements with |expected| > atol
   int64_t elements = 0;
   int64_t mismatched = 0;    // elements outside tolerance, NaN included
   int64_t nan_outputs = 0;   // NaN in the output (always a failure)
