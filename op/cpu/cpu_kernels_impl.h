@@ -231,8 +231,6 @@ void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* ba
     const int64_t plane = rows * P.pitch + L;
     pack_band<T>(P, input, n, g, qh0, rows, qw0, plane, band);
 
-    // Flattened band positions [0, positions): row r, column c is r*pitch + c (c < bw).
-    const int64_t positions = (bh - 1) * P.pitch + bw;
     const int64_t block_begin = chunk * P.co_blocks / P.co_chunks;
     const int64_t block_end = (chunk + 1) * P.co_blocks / P.co_chunks;
     for (int64_t rh = 0; rh < sh; ++rh) {
@@ -244,14 +242,22 @@ void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* ba
                           qw0, bw, output + g * P.cout_g * P.out_stride[1]);
         continue;
       }
+      // Band rows [row_lo, row_hi) have an output row in this phase; they are the flattened
+      // positions [f_begin, f_end) (row r, column c is r*pitch + c, c < bw).
+      const int64_t lead = P.pad_h - rh;  // output row >= 0  <=>  qh*sh >= lead
+      const int64_t row_lo = max64(0, (lead > 0 ? (lead + sh - 1) / sh : 0) - qh0);
+      const int64_t last = P.out_h - 1 + P.pad_h - rh;  // output row < out_h  <=>  qh*sh <= last
+      const int64_t row_hi = last < 0 ? 0 : min64(bh, last / sh + 1 - qh0);
+      if (row_lo >= row_hi) continue;
+      const int64_t f_begin = row_lo * P.pitch, f_end = (row_hi - 1) * P.pitch + bw;
       for (int64_t cb = block_begin; cb < block_end; ++cb) {
         const int64_t co0 = P.co_block_start[cb];
         const int64_t mr = P.co_block_start[cb + 1] - co0;
         const int64_t nrv_full = tile_vectors_for(mr);
         const KernelFn<Vec> kernel_full = pick_kernel<Vec>(mr, nrv_full);
         const T* bias = bias_all ? bias_all + g * P.cout_g + co0 : nullptr;
-        for (int64_t f0 = 0; f0 < positions; f0 += nrv_full * L) {
-          const int64_t np = min64(nrv_full * L, positions - f0);
+        for (int64_t f0 = f_begin; f0 < f_end; f0 += nrv_full * L) {
+          const int64_t np = min64(nrv_full * L, f_end - f0);
           const int64_t nrv = (np + L - 1) / L;
           const KernelFn<Vec> kernel = nrv == nrv_full ? kernel_full : pick_kernel<Vec>(mr, nrv);
           for (int64_t rw = 0; rw < sw; ++rw) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -132,6 +133,7 @@ CpuPlan make_plan(const Problem& problem, const at::Tensor& output, const CpuKer
 
 // Weights rearranged for the micro-kernels: per group and phase, per channel block, [ci][tap][co]
 // so one step of a micro-kernel reads its block's weights for one (ci, tap) contiguously.
+// Parallel over input channels.
 template <typename T>
 at::Tensor pack_weight(const Problem& problem, const CpuPlan& P, const PlanStorage& s) {
   const ConvTransposeGeometry& g = problem.geometry;
@@ -139,32 +141,41 @@ at::Tensor pack_weight(const Problem& problem, const CpuPlan& P, const PlanStora
   T* dst = packed.data_ptr<T>();
   const T* w = problem.weight.data_ptr<T>();
   const auto ws = problem.weight.strides();
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
-    for (int64_t rh = 0; rh < g.h.stride; ++rh) {
-      for (int64_t rw = 0; rw < g.w.stride; ++rw) {
-        const int64_t p = rh * g.w.stride + rw;
-        const PhaseTaps& th = s.taps_h[rh];
-        const PhaseTaps& tw = s.taps_w[rw];
-        const int64_t taps = P.phase_taps[p];
-        T* phase_dst = dst + grp * P.weight_group_stride + P.phase_weight_offset[p];
-        for (int64_t cb = 0; cb < P.co_blocks; ++cb) {
-          const int64_t co0 = P.co_block_start[cb];
-          const int64_t mr = P.co_block_start[cb + 1] - co0;
-          T* block = phase_dst + co0 * P.cin_g * taps;
-          for (int64_t ci = 0; ci < P.cin_g; ++ci)
+  const int64_t kh = g.h.kernel, kw = g.w.kernel, cout_g = P.cout_g;
+  const int64_t grain = std::max<int64_t>(1, 65536 / (cout_g * kh * kw));
+  at::parallel_for(0, g.in_channels, grain, [&](int64_t begin, int64_t end) {
+    // One input channel's weights, tap-major: [kh][kw][cout_g], so every block is a contiguous run.
+    std::vector<T> taps_first(kh * kw * cout_g);
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t grp = c / P.cin_g, ci = c % P.cin_g;
+      const T* slab = w + c * ws[0];
+      for (int64_t co = 0; co < cout_g; ++co)
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j)
+            taps_first[(i * kw + j) * cout_g + co] = slab[co * ws[1] + i * ws[2] + j * ws[3]];
+      for (int64_t rh = 0; rh < g.h.stride; ++rh) {
+        for (int64_t rw = 0; rw < g.w.stride; ++rw) {
+          const int64_t p = rh * g.w.stride + rw;
+          const PhaseTaps& th = s.taps_h[rh];
+          const PhaseTaps& tw = s.taps_w[rw];
+          const int64_t taps = P.phase_taps[p];
+          T* phase_dst = dst + grp * P.weight_group_stride + P.phase_weight_offset[p];
+          for (int64_t cb = 0; cb < P.co_blocks; ++cb) {
+            const int64_t co0 = P.co_block_start[cb];
+            const int64_t mr = P.co_block_start[cb + 1] - co0;
+            T* block = phase_dst + co0 * P.cin_g * taps + ci * taps * mr;
             for (int64_t jh = 0; jh < th.tap_count; ++jh)
               for (int64_t jw = 0; jw < tw.tap_count; ++jw) {
-                const int64_t kh = th.first_tap + jh * th.tap_step;
-                const int64_t kw = tw.first_tap + jw * tw.tap_step;
-                const int64_t t = jh * tw.tap_count + jw;
-                const T* src = w + (grp * P.cin_g + ci) * ws[0] + kh * ws[2] + kw * ws[3];
-                for (int64_t m = 0; m < mr; ++m)
-                  block[(ci * taps + t) * mr + m] = src[(co0 + m) * ws[1]];
+                const int64_t i = th.first_tap + jh * th.tap_step;
+                const int64_t j = tw.first_tap + jw * tw.tap_step;
+                std::memcpy(block + (jh * tw.tap_count + jw) * mr,
+                            taps_first.data() + (i * kw + j) * cout_g + co0, sizeof(T) * mr);
               }
+          }
         }
       }
     }
-  }
+  });
   return packed;
 }
 
