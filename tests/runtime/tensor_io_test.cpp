@@ -131,14 +131,15 @@ CATCH_TEST_CASE("a failed save leaves no partial file and keeps the old one", "[
     std::filesystem::create_directory(locked);
     ::chmod(locked.c_str(), 0555);
     if (::access(locked.c_str(), W_OK) == 0) {
-      ::chmod(locked.c_str(), 0755);
-      TCONV_SKIP("running as root: directory permissions do not stop writes");
+      CATCH_WARN("skipped: running as root, directory permissions do not stop writes");
+    } else {
+      const std::string message =
+          runtime_error_message([&] { save_tensor(locked + "/out.pt", tensor); });
+      CATCH_INFO(message);
+      CATCH_CHECK(contains(message, "Permission denied"));
+      CATCH_CHECK(directory_entries(locked).empty());
     }
-    const std::string message = runtime_error_message([&] { save_tensor(locked + "/out.pt", tensor); });
     ::chmod(locked.c_str(), 0755);
-    CATCH_INFO(message);
-    CATCH_CHECK(contains(message, "Permission denied"));
-    CATCH_CHECK(directory_entries(locked).empty());
   }
 
   // Whatever failed: the old file is untouched and no temporary is left behind.
