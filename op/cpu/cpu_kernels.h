@@ -21,9 +21,11 @@ namespace cpu {
 // [0, q_h); likewise for columns. Within phase (rh, rw), tap (jh, jw) reads input
 // (qh - shift_h(jh), qw - shift_w(jw)): a stride-1 correlation. The work is split into tasks of
 // (image, group, band of band_h x band_w phase-space positions, chunk of output-channel blocks).
-// A task packs the input its band reads into a zero-padded buffer (rows of `pitch` values, one
-// plane per input channel) so that every tap is a constant offset from the output position in the
-// flattened band, then runs register-blocked micro-kernels over tiles of that flattened band.
+// A task walks the input channels in chunks of ci_chunk: it packs the input its band reads into a
+// zero-padded buffer (rows of `pitch` values, one plane per input channel) so that every tap is a
+// constant offset from the output position in the flattened band, then runs register-blocked
+// micro-kernels over tiles of that flattened band, adding into per-task accumulators (rows of
+// acc_pitch values per phase and channel) that are stored to the output once at the end.
 //
 // No default member initialisers on purpose: they would give the struct an inline constructor that
 // a kernel translation unit could emit with its own instruction set. Create it as `CpuPlan plan{}`.
@@ -37,6 +39,8 @@ struct CpuPlan {
   int64_t band_h, band_w;  // phase-space positions per task
   int64_t bands_h, bands_w;
   int64_t pitch;               // packed row length: band_w + span_w
+  int64_t ci_chunk;            // input channels packed and accumulated at a time
+  int64_t acc_pitch;           // accumulator values per (phase, channel): band_h * pitch + lanes
 
   // Output channels of a group are computed in blocks of at most CpuKernels::max_block_co.
   int64_t co_blocks;
@@ -61,15 +65,15 @@ struct CpuPlan {
 
   int64_t tasks;
   int64_t band_buffer_elems;  // per thread
-  int64_t tile_buffer_elems;  // per thread
+  int64_t acc_buffer_elems;   // per thread
 };
 
 // Runs tasks [begin, end) of a plan; the buffers are the calling thread's scratch space of
-// plan.band_buffer_elems and plan.tile_buffer_elems elements.
+// plan.band_buffer_elems and plan.acc_buffer_elems elements.
 using RunTasksFloat = void (*)(const CpuPlan& plan, int64_t begin, int64_t end, float* band_buffer,
-                               float* tile_buffer);
+                               float* acc_buffer);
 using RunTasksDouble = void (*)(const CpuPlan& plan, int64_t begin, int64_t end,
-                                double* band_buffer, double* tile_buffer);
+                                double* band_buffer, double* acc_buffer);
 
 // One instruction-set variant of the kernels.
 struct CpuKernels {

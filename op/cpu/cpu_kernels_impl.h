@@ -25,23 +25,31 @@
 template <class Vec>
 using KernelFn = void (*)(const typename Vec::T* src, int64_t plane, int64_t cin,
                           const int64_t* tap_off, int64_t taps, const typename Vec::T* w,
-                          const typename Vec::T* bias, typename Vec::T* out, int64_t out_co_stride);
+                          const typename Vec::T* bias, bool accumulate, typename Vec::T* out,
+                          int64_t out_co_stride);
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-// out[m][0 .. NRV*lanes) = bias[m] + sum over ci, taps of w[ci][t][m] * src[ci*plane + tap_off[t] + pixel].
+// out[m][0 .. NRV*lanes) = start + sum over ci < cin, t < taps of
+//     w[ci][t][m] * src[ci*plane + tap_off[t] + pixel],
+// start = out[m][pixel] itself when accumulating (a later chunk of input channels), else bias[m]
+// (or zero without bias).
 template <class Vec, int MR, int NRV>
 void micro_kernel(const typename Vec::T* src, int64_t plane, int64_t cin, const int64_t* tap_off,
                   int64_t taps, const typename Vec::T* w, const typename Vec::T* bias,
-                  typename Vec::T* out, int64_t out_co_stride) {
+                  bool accumulate, typename Vec::T* out, int64_t out_co_stride) {
   using T = typename Vec::T;
   using V = typename Vec::V;
   constexpr int L = Vec::kLanes;
   V acc[MR][NRV];
   for (int m = 0; m < MR; ++m) {
-    const V start = bias ? Vec::set1(bias[m]) : Vec::zero();
-    for (int v = 0; v < NRV; ++v) acc[m][v] = start;
+    if (accumulate) {
+      for (int v = 0; v < NRV; ++v) acc[m][v] = Vec::load(out + m * out_co_stride + v * L);
+    } else {
+      const V start = bias ? Vec::set1(bias[m]) : Vec::zero();
+      for (int v = 0; v < NRV; ++v) acc[m][v] = start;
+    }
   }
   for (int64_t ci = 0; ci < cin; ++ci, src += plane) {
     for (int64_t t = 0; t < taps; ++t, w += MR) {
@@ -76,17 +84,17 @@ KernelFn<Vec> pick_kernel(int64_t mr, int64_t nrv) {
   }
 }
 
-// Step 1: the band's input, zero-padded, [ci][row][pitch] planes of `plane` values (the last
+// Step 1: the band's input (input channels [c_first, c_first + channels)), zero-padded, [ci][row][pitch] planes of `plane` values (the last
 // lanes values of each plane are zero too: the last tile's vectors may read that far).
 template <class T>
-void pack_band(const CpuPlan& P, const T* input, int64_t n, int64_t g, int64_t qh0, int64_t rows,
-               int64_t qw0, int64_t plane, T* band) {
+void pack_band(const CpuPlan& P, const T* input, int64_t n, int64_t c_first, int64_t channels,
+               int64_t qh0, int64_t rows, int64_t qw0, int64_t plane, T* band) {
   const int64_t iw0 = qw0 - P.span_w;  // input column of packed column 0
   const int64_t c_lo = min64(P.pitch, max64(0, -iw0));
   const int64_t c_hi = max64(c_lo, min64(P.pitch, P.in_w - iw0));
   const int64_t xs3 = P.in_stride[3];
-  for (int64_t ci = 0; ci < P.cin_g; ++ci) {
-    const T* src_c = input + n * P.in_stride[0] + (g * P.cin_g + ci) * P.in_stride[1];
+  for (int64_t ci = 0; ci < channels; ++ci) {
+    const T* src_c = input + n * P.in_stride[0] + (c_first + ci) * P.in_stride[1];
     T* dst_plane = band + ci * plane;
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t ih = qh0 - P.span_h + r;
@@ -202,7 +210,7 @@ void fill_bias_rows(const CpuPlan& P, const T* bias, int64_t n, int64_t co0, int
 
 template <class Vec>
 void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* band,
-               typename Vec::T* tile) {
+               typename Vec::T* acc) {
   using T = typename Vec::T;
   constexpr int64_t L = Vec::kLanes;
   const T* input = static_cast<const T*>(P.input);
@@ -210,9 +218,6 @@ void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* ba
   const T* weight = static_cast<const T*>(P.weight_packed);
   const T* bias_all = static_cast<const T*>(P.bias);
   const int64_t sh = P.stride_h, sw = P.stride_w;
-  // Tile buffer: [channel in block][horizontal phase][pixel].
-  const int64_t tile_phase_stride = kMaxTileVectors * L;
-  const int64_t tile_co_stride = sw * tile_phase_stride;
 
   for (int64_t task = begin; task < end; ++task) {
     int64_t rest = task;
@@ -229,57 +234,90 @@ void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* ba
     const int64_t qw0 = wb * P.band_w, bw = min64(P.band_w, P.q_w - qw0);
     const int64_t rows = bh + P.span_h;
     const int64_t plane = rows * P.pitch + L;
-    pack_band<T>(P, input, n, g, qh0, rows, qw0, plane, band);
-
     const int64_t block_begin = chunk * P.co_blocks / P.co_chunks;
     const int64_t block_end = (chunk + 1) * P.co_blocks / P.co_chunks;
-    for (int64_t rh = 0; rh < sh; ++rh) {
-      bool rh_has_taps = false;
-      for (int64_t rw = 0; rw < sw; ++rw) rh_has_taps |= P.phase_taps[rh * sw + rw] > 0;
-      if (!rh_has_taps) {
-        fill_bias_rows<T>(P, bias_all ? bias_all + g * P.cout_g : nullptr, n,
-                          P.co_block_start[block_begin], P.co_block_start[block_end], rh, qh0, bh,
-                          qw0, bw, output + g * P.cout_g * P.out_stride[1]);
-        continue;
-      }
-      // Band rows [row_lo, row_hi) have an output row in this phase; they are the flattened
-      // positions [f_begin, f_end) (row r, column c is r*pitch + c, c < bw).
+    const int64_t chunk_co0 = P.co_block_start[block_begin];
+    const int64_t chunk_channels = P.co_block_start[block_end] - chunk_co0;
+    const T* bias_group = bias_all ? bias_all + g * P.cout_g : nullptr;
+    T* output_group = output + g * P.cout_g * P.out_stride[1];
+
+    // Band rows [row_lo[rh], row_hi[rh]) have an output row in vertical phase rh.
+    auto row_range = [&](int64_t rh, int64_t* lo, int64_t* hi) {
       const int64_t lead = P.pad_h - rh;  // output row >= 0  <=>  qh*sh >= lead
-      const int64_t row_lo = max64(0, (lead > 0 ? (lead + sh - 1) / sh : 0) - qh0);
-      const int64_t last = P.out_h - 1 + P.pad_h - rh;  // output row < out_h  <=>  qh*sh <= last
-      const int64_t row_hi = last < 0 ? 0 : min64(bh, last / sh + 1 - qh0);
-      if (row_lo >= row_hi) continue;
-      const int64_t f_begin = row_lo * P.pitch, f_end = (row_hi - 1) * P.pitch + bw;
-      for (int64_t cb = block_begin; cb < block_end; ++cb) {
-        const int64_t co0 = P.co_block_start[cb];
-        const int64_t mr = P.co_block_start[cb + 1] - co0;
-        const int64_t nrv_full = tile_vectors_for(mr);
-        const KernelFn<Vec> kernel_full = pick_kernel<Vec>(mr, nrv_full);
-        const T* bias = bias_all ? bias_all + g * P.cout_g + co0 : nullptr;
-        for (int64_t f0 = f_begin; f0 < f_end; f0 += nrv_full * L) {
-          const int64_t np = min64(nrv_full * L, f_end - f0);
-          const int64_t nrv = (np + L - 1) / L;
-          const KernelFn<Vec> kernel = nrv == nrv_full ? kernel_full : pick_kernel<Vec>(mr, nrv);
-          for (int64_t rw = 0; rw < sw; ++rw) {
-            const int64_t p = rh * sw + rw;
-            const int64_t taps = P.phase_taps[p];
-            T* out = tile + rw * tile_phase_stride;
-            if (taps == 0) {  // no tap reaches this phase: bias only
-              for (int64_t m = 0; m < mr; ++m) {
-                const T value = bias ? bias[m] : T(0);
-                for (int64_t i = 0; i < np; ++i) out[m * tile_co_stride + i] = value;
-              }
-              continue;
+      *lo = max64(0, (lead > 0 ? (lead + sh - 1) / sh : 0) - qh0);
+      const int64_t last = P.out_h - 1 + P.pad_h - rh;  // output row < out_h <=> qh*sh <= last
+      *hi = last < 0 ? 0 : min64(bh, last / sh + 1 - qh0);
+    };
+    auto has_taps = [&](int64_t rh) {
+      for (int64_t rw = 0; rw < sw; ++rw)
+        if (P.phase_taps[rh * sw + rw] > 0) return true;
+      return false;
+    };
+    // Accumulators of vertical phase rh, channel co (relative to the chunk): [rw][position].
+    auto acc_of = [&](int64_t rh, int64_t co) {
+      return acc + (rh * chunk_channels + co) * sw * P.acc_pitch;
+    };
+
+    // Input channels in chunks: each chunk's packed band and weights stay in cache while every
+    // channel block and tile uses them; accumulators carry over from chunk to chunk.
+    for (int64_t c0 = 0; c0 < P.cin_g; c0 += P.ci_chunk) {
+      const int64_t kc = min64(P.ci_chunk, P.cin_g - c0);
+      const bool first = c0 == 0;
+      pack_band<T>(P, input, n, g * P.cin_g + c0, kc, qh0, rows, qw0, plane, band);
+      for (int64_t rh = 0; rh < sh; ++rh) {
+        if (!has_taps(rh)) continue;
+        int64_t row_lo, row_hi;
+        row_range(rh, &row_lo, &row_hi);
+        if (row_lo >= row_hi) continue;
+        // Flattened positions of those rows: row r, column c is r*pitch + c (c < bw).
+        const int64_t f_begin = row_lo * P.pitch, f_end = (row_hi - 1) * P.pitch + bw;
+        for (int64_t cb = block_begin; cb < block_end; ++cb) {
+          const int64_t co0 = P.co_block_start[cb];
+          const int64_t mr = P.co_block_start[cb + 1] - co0;
+          const int64_t nrv_full = tile_vectors_for(mr);
+          const KernelFn<Vec> kernel_full = pick_kernel<Vec>(mr, nrv_full);
+          const T* bias = bias_group ? bias_group + co0 : nullptr;
+          T* acc_block = acc_of(rh, co0 - chunk_co0);
+          // Bias-only horizontal phases: set once, untouched by later chunks.
+          for (int64_t rw = 0; rw < sw && first; ++rw) {
+            if (P.phase_taps[rh * sw + rw] > 0) continue;
+            for (int64_t m = 0; m < mr; ++m) {
+              const T value = bias ? bias[m] : T(0);
+              T* a = acc_block + (m * sw + rw) * P.acc_pitch;
+              for (int64_t f = f_begin; f < f_end; ++f) a[f] = value;
             }
-            const T* w = weight + g * P.weight_group_stride + P.phase_weight_offset[p] +
-                         co0 * P.cin_g * taps;
-            kernel(band + f0, plane, P.cin_g, P.tap_offset + p * P.max_taps, taps, w, bias, out,
-                   tile_co_stride);
           }
-          store_tile<T>(P, tile, tile_co_stride, tile_phase_stride, mr, np, f0, n,
-                        g * P.cout_g + co0, rh, qh0, bh, qw0, bw, output);
+          // Horizontal phases innermost: they read overlapping input, still in L1.
+          for (int64_t f0 = f_begin; f0 < f_end; f0 += nrv_full * L) {
+            const int64_t nrv = min64(nrv_full, (f_end - f0 + L - 1) / L);
+            const KernelFn<Vec> kernel = nrv == nrv_full ? kernel_full : pick_kernel<Vec>(mr, nrv);
+            for (int64_t rw = 0; rw < sw; ++rw) {
+              const int64_t p = rh * sw + rw;
+              const int64_t taps = P.phase_taps[p];
+              if (taps == 0) continue;
+              const T* w = weight + g * P.weight_group_stride + P.phase_weight_offset[p] +
+                           co0 * P.cin_g * taps + c0 * taps * mr;
+              kernel(band + f0, plane, kc, P.tap_offset + p * P.max_taps, taps, w, bias, !first,
+                     acc_block + rw * P.acc_pitch + f0, sw * P.acc_pitch);
+            }
+          }
         }
       }
+    }
+
+    // Every output element of the task once: accumulated phases interleaved, bias-only rows.
+    for (int64_t rh = 0; rh < sh; ++rh) {
+      if (!has_taps(rh)) {
+        fill_bias_rows<T>(P, bias_group, n, chunk_co0, chunk_co0 + chunk_channels, rh, qh0, bh,
+                          qw0, bw, output_group);
+        continue;
+      }
+      int64_t row_lo, row_hi;
+      row_range(rh, &row_lo, &row_hi);
+      if (row_lo >= row_hi) continue;
+      const int64_t f_end = (row_hi - 1) * P.pitch + bw;
+      store_tile<T>(P, acc_of(rh, 0), sw * P.acc_pitch, P.acc_pitch, chunk_channels, f_end, 0, n,
+                    g * P.cout_g + chunk_co0, rh, qh0, bh, qw0, bw, output);
     }
   }
 }

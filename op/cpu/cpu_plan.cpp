@@ -14,9 +14,15 @@ namespace tconv {
 namespace cpu {
 namespace {
 
-// Packed input per task: small enough to stay in a core's L2 cache (1 MiB on the development
-// machine's EPYC) next to the weights of one channel block and the tile buffer.
-constexpr int64_t kBandBufferBytes = 256 * 1024;
+// Cache budget of a task (the development machine's EPYC has 1 MiB of L2 per core): the packed
+// input of one chunk of input channels and the accumulators of the band stay in L2 together;
+// a chunk's weights for one channel block and phase (kStepsPerChunk steps of a micro-kernel) stay
+// in L1 while the kernel walks the band.
+constexpr int64_t kBandBufferBytes = 192 * 1024;
+constexpr int64_t kAccBufferBytes = 384 * 1024;
+constexpr int64_t kStepsPerChunk = 512;
+// Fewest accumulator positions worth a band (a few tiles), before splitting the output channels.
+constexpr int64_t kMinBandPositions = 256;
 // Aim for this many tasks per thread so the dynamic scheduling below can even out uneven tasks.
 constexpr int64_t kTasksPerThread = 4;
 
@@ -65,29 +71,52 @@ CpuPlan make_plan(const Problem& problem, const at::Tensor& output, const CpuKer
   P.co_blocks = ceil_div(P.cout_g, kernels.max_block_co);
   for (int64_t b = 0; b <= P.co_blocks; ++b) s.co_block_start.push_back(b * P.cout_g / P.co_blocks);
 
-  // Band: whole phase-space rows if at least one fits the budget, else part of one row (at least
-  // one full tile wide).
-  const int64_t cells = std::max<int64_t>(1, kBandBufferBytes / (P.cin_g * elem_bytes));
+  // Input-channel chunks: about kStepsPerChunk (channel, tap) steps, evened out.
+  int64_t most_taps_h = 0, most_taps_w = 0;
+  for (const PhaseTaps& t : s.taps_h) most_taps_h = std::max(most_taps_h, t.tap_count);
+  for (const PhaseTaps& t : s.taps_w) most_taps_w = std::max(most_taps_w, t.tap_count);
+  const int64_t most_taps = std::max<int64_t>(1, most_taps_h * most_taps_w);
+  const int64_t ci_chunks =
+      ceil_div(P.cin_g, std::max<int64_t>(8, kStepsPerChunk / most_taps));
+  P.ci_chunk = ceil_div(P.cin_g, ci_chunks);
+
+  // Output-channel chunks: all of a group's channels unless their accumulators would leave room
+  // for fewer than kMinBandPositions positions.
+  const int64_t acc_bytes_per_position = g.h.stride * g.w.stride * elem_bytes;
+  const int64_t blocks_per_chunk = std::max<int64_t>(
+      1, std::min(P.co_blocks, kAccBufferBytes / (acc_bytes_per_position * kMinBandPositions) /
+                                   kernels.max_block_co));
+  P.co_chunks = ceil_div(P.co_blocks, blocks_per_chunk);
+  const int64_t chunk_channels_max = ceil_div(P.co_blocks, P.co_chunks) * kernels.max_block_co;
+
+  // Band: whole phase-space rows if one (with its halo) fits both budgets, else part of one row
+  // (at least one full tile wide).
+  const int64_t band_cells = std::max<int64_t>(1, kBandBufferBytes / (P.ci_chunk * elem_bytes));
+  const int64_t acc_cells =
+      std::max<int64_t>(1, kAccBufferBytes / (chunk_channels_max * acc_bytes_per_position));
   const int64_t full_pitch = P.q_w + P.span_w;
-  if ((1 + P.span_h) * full_pitch <= cells) {
+  if ((1 + P.span_h) * full_pitch <= band_cells && full_pitch <= acc_cells) {
     P.band_w = P.q_w;
-    P.band_h = std::min(P.q_h, cells / full_pitch - P.span_h);
+    P.band_h = std::min({P.q_h, band_cells / full_pitch - P.span_h, acc_cells / full_pitch});
   } else {
     const int64_t min_w = kernels.max_tile_vectors * lanes;
     P.band_h = 1;
-    P.band_w = std::min(P.q_w, std::max(min_w, cells / (1 + P.span_h) - P.span_w));
+    P.band_w = std::min(P.q_w, std::max(min_w, std::min(band_cells / (1 + P.span_h) - P.span_w,
+                                                        acc_cells - P.span_w)));
   }
   P.bands_w = ceil_div(P.q_w, P.band_w);
-  // Enough tasks for every thread: thinner bands, then splitting the channel blocks.
+  // Enough tasks for every thread: thinner bands, then more output-channel chunks.
   const int64_t wanted = kTasksPerThread * threads;
-  const int64_t per_band_row = P.batch * P.groups * P.bands_w;
+  const int64_t per_band_row = P.batch * P.groups * P.bands_w * P.co_chunks;
   if (per_band_row * ceil_div(P.q_h, P.band_h) < wanted)
     P.band_h = std::max<int64_t>(1, ceil_div(P.q_h, ceil_div(wanted, per_band_row)));
   P.bands_h = ceil_div(P.q_h, P.band_h);
-  const int64_t spatial_tasks = per_band_row * P.bands_h;
-  P.co_chunks = spatial_tasks < wanted ? std::min(P.co_blocks, ceil_div(wanted, spatial_tasks)) : 1;
-  P.tasks = spatial_tasks * P.co_chunks;
+  const int64_t tasks = per_band_row * P.bands_h;
+  if (tasks < wanted)
+    P.co_chunks = std::min(P.co_blocks, P.co_chunks * ceil_div(wanted, tasks));
+  P.tasks = P.batch * P.groups * P.bands_w * P.bands_h * P.co_chunks;
   P.pitch = P.band_w + P.span_w;
+  P.acc_pitch = P.band_h * P.pitch + lanes;
 
   // Phase tables.
   const int64_t phases = g.h.stride * g.w.stride;
@@ -126,8 +155,13 @@ CpuPlan make_plan(const Problem& problem, const at::Tensor& output, const CpuKer
   P.output = output.data_ptr();
   for (int d = 0; d < 4; ++d) P.out_stride[d] = output.stride(d);
 
-  P.band_buffer_elems = P.cin_g * ((P.band_h + P.span_h) * P.pitch + lanes);
-  P.tile_buffer_elems = kernels.max_block_co * g.w.stride * kernels.max_tile_vectors * lanes;
+  P.band_buffer_elems = P.ci_chunk * ((P.band_h + P.span_h) * P.pitch + lanes);
+  int64_t most_chunk_channels = 0;
+  for (int64_t c = 0; c < P.co_chunks; ++c)
+    most_chunk_channels = std::max(
+        most_chunk_channels, s.co_block_start[(c + 1) * P.co_blocks / P.co_chunks] -
+                                 s.co_block_start[c * P.co_blocks / P.co_chunks]);
+  P.acc_buffer_elems = most_chunk_channels * g.h.stride * g.w.stride * P.acc_pitch;
   return P;
 }
 
@@ -199,12 +233,12 @@ void run_typed(const Problem& problem, at::Tensor& output, const CpuKernels& ker
   const int64_t workers = std::min(threads, plan.tasks);
   at::parallel_for(0, workers, 1, [&](int64_t begin, int64_t end) {
     std::vector<T> band(plan.band_buffer_elems);
-    std::vector<T> tile(plan.tile_buffer_elems);
+    std::vector<T> acc(plan.acc_buffer_elems);
     for (int64_t task = next_task++; task < plan.tasks; task = next_task++) {
       if constexpr (std::is_same<T, float>::value)
-        kernels.run_float(plan, task, task + 1, band.data(), tile.data());
+        kernels.run_float(plan, task, task + 1, band.data(), acc.data());
       else
-        kernels.run_double(plan, task, task + 1, band.data(), tile.data());
+        kernels.run_double(plan, task, task + 1, band.data(), acc.data());
     }
   });
 }
