@@ -15,6 +15,6 @@ trap 'rm -rf "$out"' EXIT
 echo "== CUDA compile check: ${#sources[@]} file(s) with $("$NVCC" --version | tail -1)"
 for src in "${sources[@]}"; do
   "$NVCC" -std=c++17 -O3 -Iop -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-    -Xptxas -warn-spills -c "$src" -o "$out/$(basename "$src").o"
+    -c "$src" -o "$out/$(basename "$src").o"
   echo "   ok  $src"
 done

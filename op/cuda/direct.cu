@@ -172,28 +172,29 @@ __global__ void __launch_bounds__(kThreads) direct_kernel(const ConvArgs a, cons
   };
 
   if (!a.output_channels_last) {
-    // Lines are (channel, row) output rows; along a line, aligned 16-byte slots of the output.
-    const int slots_per_line = (c_hi - c_lo + 2 * V - 2) / V;
+    // One warp per line (a channel's output row segment); its lanes take consecutive aligned
+    // 16-byte slots, so each slot costs a bounds test and a store, not an index decomposition.
+    const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
     const int lines = co_count * rows_here;
-    for (int idx = threadIdx.x; idx < lines * slots_per_line; idx += blockDim.x) {
-      const int line = idx / slots_per_line, s = idx % slots_per_line;
+    for (int line = threadIdx.x / 32; line < lines; line += warps) {
       const int co = line / rows_here, r = line % rows_here;
       const int64_t oh = output_row(r);
       if (oh < 0) continue;
       const int64_t base = ((n * Cout + channel0 + co) * Ho + oh) * Wo + ow_start;  // column 0
-      const int64_t e0 = ((base + c_lo) / V + s) * V;                             // slot start
-      if (e0 >= base + c_hi) continue;
+      const int64_t first = base + c_lo, end = base + c_hi;
       const Acc bias_v = bias ? to_acc(bias[channel0 + co]) : Acc(0);
       const Acc* line_stage = smem + (co * rows + r) * TW;  // staged column c is output index base + c
-      if (e0 >= base + c_lo && e0 + V <= base + c_hi) {
-        T packed[V];
+      for (int64_t e0 = (first / V + lane) * V; e0 < end; e0 += 32 * V) {
+        if (e0 >= first && e0 + V <= end) {
+          T packed[V];
 #pragma unroll
-        for (int v = 0; v < V; ++v) packed[v] = from_acc<T>(line_stage[e0 + v - base] + bias_v);
-        store_vector(out + e0, packed);
-      } else {
-        for (int v = 0; v < V; ++v) {
-          const int64_t e = e0 + v;
-          if (e >= base + c_lo && e < base + c_hi) out[e] = from_acc<T>(line_stage[e - base] + bias_v);
+          for (int v = 0; v < V; ++v) packed[v] = from_acc<T>(line_stage[e0 + v - base] + bias_v);
+          store_vector(out + e0, packed);
+        } else {
+          for (int v = 0; v < V; ++v) {
+            const int64_t e = e0 + v;
+            if (e >= first && e < end) out[e] = from_acc<T>(line_stage[e - base] + bias_v);
+          }
         }
       }
     }
