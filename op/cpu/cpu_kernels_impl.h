@@ -10,17 +10,17 @@
 // by the linker for another.
 //
 // One task (see CpuPlan) = image n, group g, a band of phase-space rows [qh0, qh0 + bh) and columns
-// [qw0, qw0 + bw), a chunk of output-channel blocks:
-//  1. pack the input the band reads (channels of group g, rows qh0 - span_h ..., columns
-//     qw0 - span_w ...) into a zero-padded buffer, one plane per input channel, rows of `pitch`;
-//     in the flattened plane every tap of every phase is a constant offset from the output
-//     position, so a micro-kernel needs no bounds checks and output rows can be concatenated
-//     (useful when rows are short);
-//  2. for each vertical phase rh, channel block and tile of the flattened band: for each horizontal
-//     phase rw, a micro-kernel computes [block channels] x [tile pixels] with accumulators that
-//     start at the bias and stay in registers across all input channels and taps, and writes them
-//     to the tile buffer (phases without taps get the bias); then the tile buffer is stored to the
-//     output once, phases interleaved, in contiguous runs of output columns.
+// [qw0, qw0 + bw), a chunk of output-channel blocks. For each chunk of input channels:
+//  1. pack the input the band reads (rows qh0 - span_h ..., columns qw0 - span_w ...) into a
+//     zero-padded buffer, one plane per input channel, rows of `pitch`; in the flattened plane
+//     every tap of every phase is a constant offset from the output position, so a micro-kernel
+//     needs no bounds checks, and short output rows are concatenated into long vectors;
+//  2. for each vertical phase rh, channel block, tile of the flattened band and horizontal phase
+//     rw, a micro-kernel computes [block channels] x [tile pixels] with accumulators in registers
+//     across the chunk's input channels and taps, starting from the bias (first chunk) or from
+//     the task's accumulator buffer (later chunks), and writes them back there.
+// Then 3. store the accumulators to the output once, phases interleaved, in contiguous runs of
+// output columns; rows of vertical phases that no tap reaches get the bias directly.
 
 template <class Vec>
 using KernelFn = void (*)(const typename Vec::T* src, int64_t plane, int64_t cin,

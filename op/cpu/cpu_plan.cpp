@@ -245,8 +245,10 @@ void run_typed(const Problem& problem, at::Tensor& output, const CpuKernels& ker
 
 bool cpu_supports(const std::string& isa) {
   __builtin_cpu_init();
-  if (isa == "avx512") return __builtin_cpu_supports("avx512f");
-  if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  // GCC's checks include the operating system's support for the wider registers (XGETBV).
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (isa == "avx512") return avx2 && __builtin_cpu_supports("avx512f");
+  if (isa == "avx2") return avx2;
   return isa == "sse2";  // part of x86-64
 }
 
