@@ -5,7 +5,7 @@
 
 #if __has_include(<catch2/catch_all.hpp>)
 #include <catch2/catch_all.hpp>
-#define TCONV_SKIP(message) SKIP(message)
+#define TCONV_SKIP(message) CATCH_SKIP(message)
 #else
 #include <catch2/catch.hpp>
 // Catch2 v2 has no SKIP: report the reason and leave the test case.
