@@ -18,7 +18,7 @@ namespace cpu {
 // how each field is chosen).
 //
 // Phase space: output row oh = qh*stride_h + rh - pad_h for phase rh in [0, stride_h) and qh in
-// [0, q_h); likewise for columns. Within phase (rh, rw), tap (jh, jw) reads input
+// [q_first_h, q_first_h + q_h); likewise for columns. Within phase (rh, rw), tap (jh, jw) reads input
 // (qh - shift_h(jh), qw - shift_w(jw)): a stride-1 correlation. The work is split into tasks of
 // (image, group, band of band_h x band_w phase-space positions, chunk of output-channel blocks).
 // A task walks the input channels in chunks of ci_chunk: it packs the input its band reads into a
@@ -34,7 +34,8 @@ struct CpuPlan {
   int64_t in_h, in_w, out_h, out_w;
   int64_t stride_h, stride_w, pad_h, pad_w;
 
-  int64_t q_h, q_w;        // phase-space extent (shared by all phases of an axis)
+  int64_t q_first_h, q_first_w;  // first phase-space index with an output in some phase
+  int64_t q_h, q_w;              // phase-space extent from there (shared by all phases of an axis)
   int64_t span_h, span_w;  // largest input shift of any tap: halo rows above / columns left
   int64_t band_h, band_w;  // phase-space positions per task
   int64_t bands_h, bands_w;

@@ -230,8 +230,10 @@ void run_tasks(const CpuPlan& P, int64_t begin, int64_t end, typename Vec::T* ba
     const int64_t g = rest % P.groups;
     const int64_t n = rest / P.groups;
 
-    const int64_t qh0 = hb * P.band_h, bh = min64(P.band_h, P.q_h - qh0);
-    const int64_t qw0 = wb * P.band_w, bw = min64(P.band_w, P.q_w - qw0);
+    const int64_t qh0 = P.q_first_h + hb * P.band_h;
+    const int64_t bh = min64(P.band_h, P.q_h - hb * P.band_h);
+    const int64_t qw0 = P.q_first_w + wb * P.band_w;
+    const int64_t bw = min64(P.band_w, P.q_w - wb * P.band_w);
     const int64_t rows = bh + P.span_h;
     const int64_t plane = rows * P.pitch + L;
     const int64_t block_begin = chunk * P.co_blocks / P.co_chunks;

@@ -1,5 +1,7 @@
 #include "cpu_plan.h"
 
+#include "cpu_direct.h"
+
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 
@@ -23,6 +25,10 @@ constexpr int64_t kAccBufferBytes = 384 * 1024;
 constexpr int64_t kStepsPerChunk = 512;
 // Fewest accumulator positions worth a band (a few tiles), before splitting the output channels.
 constexpr int64_t kMinBandPositions = 256;
+// Beyond these the tiled kernels' tables or scratch memory would grow with the stride or the
+// dilation rather than with the output; such (rare) problems go to the direct fallback.
+constexpr int64_t kMaxPhases = 4096;
+constexpr int64_t kMaxScratchBytes = 64 << 20;
 // Aim for this many tasks per thread so the dynamic scheduling below can even out uneven tasks.
 constexpr int64_t kTasksPerThread = 4;
 
@@ -42,10 +48,13 @@ int64_t largest_shift(const std::vector<PhaseTaps>& taps) {
   return span;
 }
 
-CpuPlan make_plan(const Problem& problem, const at::Tensor& output, const CpuKernels& kernels,
-                  int64_t lanes, int64_t elem_bytes, int64_t threads, PlanStorage& s) {
+// The tiled plan, or false when the problem needs the direct fallback (see kMaxPhases).
+bool make_plan(const Problem& problem, const at::Tensor& output, const CpuKernels& kernels,
+               int64_t lanes, int64_t elem_bytes, int64_t threads, PlanStorage& s, CpuPlan& P) {
   const ConvTransposeGeometry& g = problem.geometry;
-  CpuPlan P{};
+  if (g.h.stride > kMaxPhases || g.w.stride > kMaxPhases ||
+      g.h.stride * g.w.stride > kMaxPhases)
+    return false;
   P.batch = g.batch;
   P.groups = g.groups;
   P.cin_g = g.in_channels_per_group();
@@ -59,8 +68,10 @@ CpuPlan make_plan(const Problem& problem, const at::Tensor& output, const CpuKer
   P.pad_h = g.h.padding;
   P.pad_w = g.w.padding;
   // Phase-space extent: qh runs over every (oh + pad_h) / stride_h of an output row.
-  P.q_h = (g.h.out - 1 + g.h.padding) / g.h.stride + 1;
-  P.q_w = (g.w.out - 1 + g.w.padding) / g.w.stride + 1;
+  P.q_first_h = g.h.padding / g.h.stride;
+  P.q_first_w = g.w.padding / g.w.stride;
+  P.q_h = (g.h.out - 1 + g.h.padding) / g.h.stride + 1 - P.q_first_h;
+  P.q_w = (g.w.out - 1 + g.w.padding) / g.w.stride + 1 - P.q_first_w;
 
   for (int64_t r = 0; r < g.h.stride; ++r) s.taps_h.push_back(g.h.taps(r));
   for (int64_t r = 0; r < g.w.stride; ++r) s.taps_w.push_back(g.w.taps(r));
@@ -117,6 +128,17 @@ CpuPlan make_plan(const Problem& problem, const at::Tensor& output, const CpuKer
   P.tasks = P.batch * P.groups * P.bands_w * P.bands_h * P.co_chunks;
   P.pitch = P.band_w + P.span_w;
   P.acc_pitch = P.band_h * P.pitch + lanes;
+  P.band_buffer_elems = P.ci_chunk * ((P.band_h + P.span_h) * P.pitch + lanes);
+  int64_t most_chunk_channels = 0;
+  for (int64_t c = 0; c < P.co_chunks; ++c)
+    most_chunk_channels = std::max(
+        most_chunk_channels, s.co_block_start[(c + 1) * P.co_blocks / P.co_chunks] -
+                                 s.co_block_start[c * P.co_blocks / P.co_chunks]);
+  P.acc_buffer_elems = most_chunk_channels * g.h.stride * g.w.stride * P.acc_pitch;
+  // Doubles are exact here: the products can exceed int64 for absurd dilations.
+  if ((static_cast<double>(P.band_buffer_elems) + static_cast<double>(P.acc_buffer_elems)) *
+          elem_bytes > kMaxScratchBytes)
+    return false;
 
   // Phase tables.
   const int64_t phases = g.h.stride * g.w.stride;
@@ -155,14 +177,7 @@ CpuPlan make_plan(const Problem& problem, const at::Tensor& output, const CpuKer
   P.output = output.data_ptr();
   for (int d = 0; d < 4; ++d) P.out_stride[d] = output.stride(d);
 
-  P.band_buffer_elems = P.ci_chunk * ((P.band_h + P.span_h) * P.pitch + lanes);
-  int64_t most_chunk_channels = 0;
-  for (int64_t c = 0; c < P.co_chunks; ++c)
-    most_chunk_channels = std::max(
-        most_chunk_channels, s.co_block_start[(c + 1) * P.co_blocks / P.co_chunks] -
-                                 s.co_block_start[c * P.co_blocks / P.co_chunks]);
-  P.acc_buffer_elems = most_chunk_channels * g.h.stride * g.w.stride * P.acc_pitch;
-  return P;
+  return true;
 }
 
 // Weights rearranged for the micro-kernels: per group and phase, per channel block, [ci][tap][co]
@@ -218,7 +233,11 @@ void run_typed(const Problem& problem, at::Tensor& output, const CpuKernels& ker
   const int64_t lanes = std::is_same<T, float>::value ? kernels.lanes_float : kernels.lanes_double;
   const int64_t threads = std::max(1, at::get_num_threads());
   PlanStorage storage;
-  CpuPlan plan = make_plan(problem, output, kernels, lanes, sizeof(T), threads, storage);
+  CpuPlan plan{};
+  if (!make_plan(problem, output, kernels, lanes, sizeof(T), threads, storage, plan)) {
+    run_direct(problem, output);
+    return;
+  }
   const at::Tensor weight = pack_weight<T>(problem, plan, storage);
   plan.weight_packed = weight.data_ptr<T>();
   at::Tensor bias;
@@ -278,6 +297,11 @@ const CpuKernels& select_cpu_kernels() {
 }
 
 void run_conv_transpose2d(const Problem& problem, at::Tensor& output, const CpuKernels& kernels) {
+  const char* force_direct = std::getenv("TCONV_CPU_DIRECT");
+  if (force_direct != nullptr && force_direct[0] == '1') {
+    run_direct(problem, output);
+    return;
+  }
   AT_DISPATCH_FLOATING_TYPES(problem.input.scalar_type(), "tconv_conv_transpose2d_cpu",
                              [&] { run_typed<scalar_t>(problem, output, kernels); });
 }

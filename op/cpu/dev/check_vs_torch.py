@@ -9,7 +9,8 @@ import torch.nn.functional as F
 ap = argparse.ArgumentParser()
 ap.add_argument("--lib", default="build-cpu/op/libtconv.so")
 ap.add_argument("--random", type=int, default=200)
-ap.add_argument("--isa", default="", help="comma list of TCONV_CPU_ISA values to run")
+ap.add_argument("--isa", default="", help="comma list of TCONV_CPU_ISA values to run; 'direct' "
+                "runs the direct fallback (TCONV_CPU_DIRECT=1)")
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--threads", type=int, default=2)
 a = ap.parse_args()
@@ -71,6 +72,13 @@ def fixed_cases():
     # stride above 8 (generic interleave), wide channels_last rows
     add(N=2, cin=3, cout=4, H=5, W=9, k=(5, 13), stride=(3, 11), padding=(1, 4), output_padding=(2, 7))
     add(N=1, cin=24, cout=40, H=4, W=150, k=(3, 4), stride=(1, 2), padding=(1, 1), layout="cl")
+    # geometries for the direct fallback: > 4096 phases; scratch beyond 64 MB (dilation 3000)
+    add(N=1, cin=2, cout=3, H=2, W=3, k=(2, 3), stride=(5000, 3), padding=(0, 1))
+    add(N=1, cin=2, cout=2, H=1, W=3, k=(3, 2), stride=(2 ** 30, 2))  # torch keeps strides in int32
+    add(N=1, cin=64, cout=8, H=4, W=4, k=(3, 3), stride=(1, 1), dilation=(3000, 3000), padding=(3000, 3000))
+    # the most phases the tiled path takes (64 x 64); large stride with large padding
+    add(N=1, cin=3, cout=5, H=3, W=4, k=(3, 3), stride=(64, 64), padding=(5, 70), output_padding=(63, 2))
+    add(N=2, cin=3, cout=4, H=40, W=9, k=(3, 3), stride=(50, 3), padding=(900, 1))
     # huge padding cropping most of the output
     add(N=1, cin=4, cout=4, H=10, W=10, k=(5, 5), stride=(3, 3), padding=(12, 11))
     # 1x1 input, 1x1 kernel
@@ -103,7 +111,8 @@ def run(c, dtype, isa):
               groups=c["groups"], dilation=c["dilation"])
     # .contiguous(): torch 1.13 raises a view error for an empty batch with a non-contiguous weight
     ref = F.conv_transpose2d(x.double(), w.double().contiguous(), None if b is None else b.double(), **kw)
-    os.environ["TCONV_CPU_ISA"] = isa
+    os.environ["TCONV_CPU_DIRECT"] = "1" if isa == "direct" else "0"
+    os.environ["TCONV_CPU_ISA"] = "auto" if isa == "direct" else isa
     out = torch.ops.custom.conv_transpose2d(x, w, b, **kw)
     problems = []
     if out.shape != ref.shape: problems.append(f"shape {tuple(out.shape)} vs {tuple(ref.shape)}")
