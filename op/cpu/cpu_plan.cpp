@@ -12,6 +12,12 @@
 #include <string>
 #include <vector>
 
+// torch's OpenMP backend implements at::parallel_for in its headers: without -fopenmp here it
+// silently runs every task on the calling thread (see docs/cpu-kernel.md).
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+#warning "tconv CPU kernel built without -fopenmp: at::parallel_for will use one thread"
+#endif
+
 namespace tconv {
 namespace cpu {
 namespace {
