@@ -21,6 +21,19 @@ std::array<int64_t, 2> expand_pair(at::IntArrayRef values, const char* name) {
                             : std::array<int64_t, 2>{values[0], values[1]};
 }
 
+// Output size with every step checked for int64 overflow (stride 2^62 must be an error, not a
+// wrapped size); false when it overflows.
+bool checked_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding,
+                         int64_t dilation, int64_t output_padding, int64_t& out) {
+  int64_t span, dilated, twice_padding;
+  return !(__builtin_mul_overflow(in - 1, stride, &span) ||
+           __builtin_mul_overflow(dilation, kernel - 1, &dilated) ||
+           __builtin_mul_overflow(padding, int64_t(2), &twice_padding) ||
+           __builtin_sub_overflow(span, twice_padding, &out) ||
+           __builtin_add_overflow(out, dilated, &out) ||
+           __builtin_add_overflow(out, output_padding + 1, &out));
+}
+
 bool dtype_supported(at::ScalarType type, Backend backend) {
   switch (backend) {
     case Backend::CPU:
@@ -143,6 +156,16 @@ Problem make_problem(const at::Tensor& input_arg, const at::Tensor& weight,
               "conv_transpose2d: input spatial size must be >= 1, got input of shape ",
               sizes_string(input_arg.sizes()));
 
+  for (int axis = 0; axis < 2; ++axis) {
+    int64_t out = 0;
+    TORCH_CHECK(checked_output_size(input.size(2 + axis), weight.size(2 + axis), stride[axis],
+                                    padding[axis], dilation[axis], output_padding[axis], out),
+                "conv_transpose2d: the output size along ", axis == 0 ? "height" : "width",
+                " overflows int64 (input ", input.size(2 + axis), ", kernel ",
+                weight.size(2 + axis), ", stride ", stride[axis], ", padding ", padding[axis],
+                ", dilation ", dilation[axis], ", output_padding ", output_padding[axis], ")");
+  }
+
   ConvTransposeGeometry& g = problem.geometry;
   g.batch = input.size(0);
   g.in_channels = in_channels;
@@ -158,6 +181,11 @@ Problem make_problem(const at::Tensor& input_arg, const at::Tensor& weight,
               g.w.stride, "], padding [", g.h.padding, ", ", g.w.padding, "], dilation [",
               g.h.dilation, ", ", g.w.dilation, "], output_padding [", output_padding[0], ", ",
               output_padding[1], "])");
+  int64_t elements = 0;
+  TORCH_CHECK(!__builtin_mul_overflow(g.batch * g.out_channels, g.h.out, &elements) &&
+                  !__builtin_mul_overflow(elements, g.w.out, &elements),
+              "conv_transpose2d: the output [", g.batch, ", ", g.out_channels, ", ", g.h.out, ", ",
+              g.w.out, "] has more elements than int64 can count");
   return problem;
 }
 
