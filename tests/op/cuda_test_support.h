@@ -1,0 +1,84 @@
+// Shared by the GPU tests (cuda_*.cpp). Plain ATen, no CUDA headers: compiles on a CPU-only build,
+// where every [cuda] test skips at run time with a message.
+#pragma once
+
+#include <torch/cuda.h>
+
+#include "op_test_support.h"
+
+namespace tconv_test {
+
+// Every GPU test case starts with this.
+#define TCONV_REQUIRE_CUDA()                                                  \
+  do {                                                                        \
+    if (!torch::cuda::is_available()) TCONV_SKIP("no CUDA device: GPU tests skipped"); \
+  } while (0)
+
+inline at::Device cuda_device() { return at::Device(at::kCUDA); }  // the current CUDA device
+
+// Sets torch's switch for TF32 in convolutions (torch.backends.cudnn.allow_tf32) for the scope and
+// restores the previous value after, even when a check fails and unwinds.
+class AllowTF32Guard {
+ public:
+  explicit AllowTF32Guard(bool allow) : saved_(at::globalContext().allowTF32CuDNN()) {
+    at::globalContext().setAllowTF32CuDNN(allow);
+  }
+  ~AllowTF32Guard() { at::globalContext().setAllowTF32CuDNN(saved_); }
+  AllowTF32Guard(const AllowTF32Guard&) = delete;
+  AllowTF32Guard& operator=(const AllowTF32Guard&) = delete;
+
+ private:
+  bool saved_;
+};
+
+struct SweepConfig {
+  at::ScalarType dtype;
+  bool tf32;  // float32 only: TF32 allowed (tolerance 1e-3) or strict (1e-5)
+  const char* label;
+};
+
+// The GPU sweep: `count` argument sets from `limits`, each compared with torch's op in float64 on
+// the GPU, with the caching allocator poisoned with NaN before each call. Entry points rotate as in
+// the CPU sweep. Returns the worst relative error seen.
+inline double cuda_sweep(const SweepConfig& config, uint64_t seed, const Limits& limits, int count,
+                         int coverage_minimum) {
+  AllowTF32Guard tf32(config.tf32);
+  const double tol = tolerance_for(config.dtype, config.tf32);
+  ArgSetGenerator gen(seed, limits);
+  Coverage coverage;
+  int failures = 0;
+  double worst = 0.0;
+  for (int i = 0; i < count; ++i) {
+    const ArgSet a = gen.next();
+    coverage.add(a);
+    const Tensors t = make_tensors(a, config.dtype, cuda_device());
+    const EntryPoint entry = i % 4 == 1   ? EntryPoint::DispatcherTyped
+                             : i % 4 == 3 ? EntryPoint::DispatcherBoxed
+                                          : EntryPoint::PublicHeader;
+    std::string why;
+    double err = 0.0;
+    try {
+      const at::Tensor ref = reference(a, t);
+      poison_allocator(a.output_sizes(), config.dtype, cuda_device());
+      const at::Tensor out = call_tconv(a, t, entry);
+      why = check_output(out, ref, t, tol, c10::nullopt, &err);
+    } catch (const std::exception& e) {
+      why = std::string("threw: ") + e.what();
+    }
+    worst = std::max(worst, err);
+    if (!why.empty() && ++failures <= 20) {
+      CATCH_INFO(config.label << " set " << i << " via " << name(entry) << ": " << a.describe());
+      CATCH_INFO(why);
+      CATCH_CHECK(why.empty());
+    }
+  }
+  CATCH_INFO(config.label << ": " << failures << " of " << count << " sets failed; worst relative error "
+                          << worst << " (tolerance " << tol << ")");
+  CATCH_CHECK(failures == 0);
+  if (coverage_minimum > 0) coverage.require_all(coverage_minimum);
+  // The switch is restored by the guard; check it is still what this sweep set meanwhile.
+  CATCH_CHECK(at::globalContext().allowTF32CuDNN() == config.tf32);
+  return worst;
+}
+
+}  // namespace tconv_test
