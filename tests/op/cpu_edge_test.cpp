@@ -38,6 +38,10 @@ CATCH_TEST_CASE("CPU edge cases: large strides, dilations, paddings and output_p
       make({1, 40}, {1, 5}, {7, 1}, {0, 3}, {6, 0}, {1, 9}, 2),        // long thin, grouped
       make({33, 1}, {5, 1}, {1, 6}, {2, 0}, {0, 5}, {3, 1}),           // tall thin
       make({5, 5}, {5, 5}, {6, 4}, {3, 2}, {2, 3}, {6, 4}),            // s == d, gcd(s, d) = s
+      // Huge strides on a tiny input: a valid 3x3 output; work and memory must not grow with the
+      // stride (an earlier CPU kernel allocated per phase and ran out of memory here).
+      make({1, 1}, {3, 3}, {100000, 1000000}, {0, 0}, {0, 0}, {1, 1}),
+      make({2, 1}, {2, 3}, {65536, 7}, {1, 1}, {0, 0}, {1, 1}),
   };
   for (const ArgSet& a : cases) {
     for (at::ScalarType dtype : {at::kFloat, at::kDouble}) {
