@@ -12,6 +12,7 @@
 // accumulators are staged in the same shared memory afterwards and stored row by row (NCHW) or
 // pixel by pixel (channels_last), bias added, in aligned 16-byte vectors.
 #include <algorithm>
+#include <atomic>
 
 #include "element.cuh"
 #include "launch.h"
@@ -321,6 +322,23 @@ bool plan_tiling(const ConvArgs& a, int cob, int vec, size_t acc_bytes, DirectTi
   return true;
 }
 
+// The dynamic shared-memory limit is a process-wide attribute of the kernel (per device). Setting
+// it to each call's own size would race between host threads (one lowers it under another's
+// launch), so it is raised to the one maximum plan_tiling can ask for, once per device.
+template <typename T, int COB, int VEC>
+cudaError_t allow_max_shared_memory() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<bool> raised[kMaxDevices] = {};  // one set per kernel instantiation
+  auto kernel = direct_kernel<T, COB, VEC>;
+  int device = 0;
+  cudaError_t e = cudaGetDevice(&device);
+  if (e != cudaSuccess) return e;
+  if (device < kMaxDevices && raised[device].load(std::memory_order_acquire)) return cudaSuccess;
+  e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kMaxSharedBytes));
+  if (e == cudaSuccess && device < kMaxDevices) raised[device].store(true, std::memory_order_release);
+  return e;
+}
+
 template <typename T, int COB>
 cudaError_t launch_tiled(const ConvArgs& a, cudaStream_t stream) {
   using Acc = typename Accumulator<T>::type;
@@ -337,8 +355,7 @@ cudaError_t launch_tiled(const ConvArgs& a, cudaStream_t stream) {
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
   auto kernel = direct_kernel<T, COB, VEC>;
   if (t.smem_bytes > 48 * 1024) {
-    const cudaError_t e =
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(t.smem_bytes));
+    const cudaError_t e = allow_max_shared_memory<T, COB, VEC>();
     if (e != cudaSuccess) return e;
   }
   kernel<<<static_cast<unsigned>(blocks), t.threads, t.smem_bytes, stream>>>(a, t);
