@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <exception>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -20,7 +19,7 @@ int main(int argc, char** argv) {
   }
   const std::string directory = argv[1];
   try {
-    std::filesystem::create_directories(directory);
+    tconv_test::make_directories(directory);
     const auto files = tconv_test::write_upsampler(directory);
     tconv_test::write_unknown_operator_model(directory);
     tconv_test::write_truncated_copy(files.model, directory + "/truncated.pt");

@@ -4,7 +4,6 @@
 
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -18,17 +17,10 @@
 using namespace tconv::runtime;
 using tconv_test::contains;
 using tconv_test::runtime_error_message;
+using tconv_test::directory_entries;
 using tconv_test::TemporaryDirectory;
 
 namespace {
-
-std::vector<std::string> directory_entries(const std::string& path) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(path)) {
-    names.push_back(entry.path().filename().string());
-  }
-  return names;
-}
 
 std::string file_contents(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
@@ -115,11 +107,11 @@ CATCH_TEST_CASE("a failed save leaves no partial file and keeps the old one", "[
   CATCH_SECTION("the final rename fails after the data was written") {
     // A directory where the file should go: the temporary is written in full, then rename fails.
     const std::string blocked = directory.path() + "/blocked.pt";
-    std::filesystem::create_directory(blocked);
+    tconv_test::make_directory(blocked);
     const std::string message = runtime_error_message([&] { save_tensor(blocked, tensor); });
     CATCH_INFO(message);
     CATCH_CHECK(contains(message, "cannot write '" + blocked + "'"));
-    CATCH_CHECK(std::filesystem::is_directory(blocked));
+    CATCH_CHECK(tconv_test::is_directory(blocked));
   }
   CATCH_SECTION("the directory does not exist") {
     const std::string message =
@@ -128,7 +120,7 @@ CATCH_TEST_CASE("a failed save leaves no partial file and keeps the old one", "[
   }
   CATCH_SECTION("the directory is not writable") {
     const std::string locked = directory.path() + "/locked";
-    std::filesystem::create_directory(locked);
+    tconv_test::make_directory(locked);
     ::chmod(locked.c_str(), 0555);
     if (::access(locked.c_str(), W_OK) == 0) {
       CATCH_WARN("skipped: running as root, directory permissions do not stop writes");

@@ -1,12 +1,16 @@
 #include "test_models.h"
 
+#include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <ATen/core/op_registration/op_registration.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/frontend/resolver.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -117,9 +121,46 @@ TemporaryDirectory::TemporaryDirectory() {
   path_ = buffer.data();
 }
 
+void make_directory(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0 && !is_directory(path))
+    throw std::runtime_error("test setup: cannot create directory " + path);
+}
+
+void make_directories(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+    ::mkdir(path.substr(0, slash).c_str(), 0755);  // existing parents are fine
+  make_directory(path);
+}
+
+bool is_directory(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+std::vector<std::string> directory_entries(const std::string& path) {
+  std::vector<std::string> names;
+  if (DIR* dir = ::opendir(path.c_str())) {
+    while (const dirent* entry = ::readdir(dir)) {
+      const std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(dir);
+  }
+  return names;
+}
+
+void remove_tree(const std::string& path) {
+  // Depth-first, without following links: files and empty directories alike go through remove().
+  ::nftw(path.c_str(),
+         [](const char* item, const struct stat*, int, FTW*) {
+           ::remove(item);  // keep going past an item that will not go
+           return 0;
+         },
+         16, FTW_DEPTH | FTW_PHYS);
+}
+
 TemporaryDirectory::~TemporaryDirectory() {
-  std::error_code ignored;  // a destructor must not throw; a leftover directory is harmless
-  std::filesystem::remove_all(path_, ignored);
+  remove_tree(path_);  // best effort: a destructor must not throw; a leftover directory is harmless
 }
 
 }  // namespace tconv_test

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <string>
+#include <vector>
 
 namespace tconv_test {
 
@@ -36,6 +37,15 @@ std::string write_unknown_operator_model(const std::string& directory);
 std::string write_truncated_copy(const std::string& source, const std::string& target);
 
 std::string write_text_file(const std::string& path, const std::string& text);
+
+// Directory helpers on plain POSIX calls. Not std::filesystem: the torch 2.11 wheel's libtorch.so
+// exports its own copy of std::filesystem::remove_all, which the dynamic linker binds first and
+// which crashed (jump to address 0) on the GPU machine.
+void make_directory(const std::string& path);    // one level; throws if it cannot be made
+void make_directories(const std::string& path);  // like mkdir -p
+bool is_directory(const std::string& path);
+std::vector<std::string> directory_entries(const std::string& path);  // names, without . and ..
+void remove_tree(const std::string& path);        // like rm -rf; best effort, never throws
 
 // A new empty directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TemporaryDirectory {
