@@ -32,12 +32,6 @@ TCONV_HOST_DEVICE int64_t gcd64(int64_t a, int64_t b) {
   return a;
 }
 
-// Floor division for a possibly negative numerator and a positive divisor.
-TCONV_HOST_DEVICE int64_t floor_div(int64_t a, int64_t b) {
-  const int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
 TCONV_HOST_DEVICE int64_t ceil_div_nonneg(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 TCONV_HOST_DEVICE int64_t transposed_output_size(int64_t in, int64_t kernel, int64_t stride,
@@ -64,8 +58,6 @@ struct AxisGeometry {
                                  int64_t dilation_, int64_t output_padding_)
       : in(in_), out(transposed_output_size(in_, kernel_, stride_, padding_, dilation_, output_padding_)),
         kernel(kernel_), stride(stride_), padding(padding_), dilation(dilation_) {}
-
-  TCONV_HOST_DEVICE int64_t phase_count() const { return stride; }
 
   TCONV_HOST_DEVICE PhaseTaps taps(int64_t phase) const {
     const int64_t g = gcd64(stride, dilation);
