@@ -22,9 +22,7 @@ void cpu_sweep(at::ScalarType dtype, uint64_t seed) {
     const ArgSet a = gen.next();
     coverage.add(a);
     const Tensors t = make_tensors(a, dtype, at::kCPU);
-    const EntryPoint entry = i % 4 == 1   ? EntryPoint::DispatcherTyped
-                             : i % 4 == 3 ? EntryPoint::DispatcherBoxed
-                                          : EntryPoint::PublicHeader;
+    const EntryPoint entry = rotating_entry_point(i);
     at::Tensor ref;
     std::string why;
     try {

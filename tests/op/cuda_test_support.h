@@ -52,9 +52,7 @@ inline double cuda_sweep(const SweepConfig& config, uint64_t seed, const Limits&
     const ArgSet a = gen.next();
     coverage.add(a);
     const Tensors t = make_tensors(a, config.dtype, cuda_device());
-    const EntryPoint entry = i % 4 == 1   ? EntryPoint::DispatcherTyped
-                             : i % 4 == 3 ? EntryPoint::DispatcherBoxed
-                                          : EntryPoint::PublicHeader;
+    const EntryPoint entry = rotating_entry_point(i);
     std::string why;
     double err = 0.0;
     try {

@@ -375,6 +375,14 @@ inline Tensors make_tensors(const ArgSet& a, at::ScalarType dtype, at::Device de
 
 enum class EntryPoint { PublicHeader, DispatcherTyped, DispatcherBoxed };
 
+// The entry point for the i-th call of a sweep: every fourth call through the dispatcher by name
+// (typed, then boxed), the rest through the public header.
+inline EntryPoint rotating_entry_point(int i) {
+  return i % 4 == 1 ? EntryPoint::DispatcherTyped
+         : i % 4 == 3 ? EntryPoint::DispatcherBoxed
+                      : EntryPoint::PublicHeader;
+}
+
 inline const char* name(EntryPoint e) {
   switch (e) {
     case EntryPoint::PublicHeader: return "tconv::conv_transpose2d";
