@@ -30,6 +30,16 @@ tconv_python() {
   return 1
 }
 
+# The C++ compiler to build with: $CXX or c++, unless it has no shared libstdc++ (it would link the
+# C++ runtime statically into libtconv.so, beside torch's: see CMakeLists.txt); then the system g++.
+tconv_cxx() {
+  local cxx=${CXX:-c++}
+  case "$("$cxx" -print-file-name=libstdc++.so 2>/dev/null)" in
+    /*) echo "$cxx" ;;
+    *) echo "== $cxx has no shared libstdc++; building with /usr/bin/g++" >&2; echo /usr/bin/g++ ;;
+  esac
+}
+
 # tconv_build BUILD_DIR [cmake args...]: configure (once) and build against the torch that
 # tconv_python finds.
 tconv_build() {
@@ -39,7 +49,9 @@ tconv_build() {
   local generator=()
   command -v ninja >/dev/null && generator=(-G Ninja)
   if [ ! -f "$dir/CMakeCache.txt" ]; then
+    local cxx; cxx=$(command -v "$(tconv_cxx)")
     cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CUDA_HOST_COMPILER="$cxx" \
       -DPython3_EXECUTABLE="$py" -DTCONV_PYTHON="$py" "$@"
   fi
   cmake --build "$dir" --parallel "$(nproc)"
