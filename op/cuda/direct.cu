@@ -1,16 +1,21 @@
-// One-pass transposed convolution: each output element computed once, from the taps of its phase
-// only, and written once through a shared-memory stage with 16-byte stores.
+// One-pass transposed convolution for memory-bound shapes (and the FFMA path for strict float32
+// and float64): each output element computed once, from the taps of its phase only, and written
+// once, bias-only positions included.
 //
-// Tile of one block (all in "t-space", t = output index + padding, so that phases line up):
-//   - vertically: `phases_h` of the stride_h phases x `tqh` consecutive q-rows of each,
-//   - horizontally: all stride_w phases x `qw_groups * VEC` consecutive q-columns, i.e. one contiguous
-//     run of output columns,
-//   - `COB` output channels of one group, for one image.
-// Each thread owns one (vertical phase, q-row, horizontal phase) and VEC consecutive q-columns of it,
-// so its VEC pixels share taps: every weight it reads from shared memory feeds VEC FMAs and every
-// input value COB FMAs. Weights are staged in shared memory in chunks of input channels; the
-// accumulators are staged in the same shared memory afterwards and stored row by row (NCHW) or
-// pixel by pixel (channels_last), bias added, in aligned 16-byte vectors.
+// Work split: a block owns one image, one group, COB output channels and a run of output pixels in
+// row-major order; a thread owns one pixel at a time and all COB channels of it, so a warp covers
+// 32 consecutive pixels of a row and every store it makes (one per channel for NCHW, COB
+// consecutive channels per pixel for channels_last) is coalesced. No stage, no barrier after the
+// weights are in shared memory: threads whose pixel has no taps (bias-only phases: most of the
+// output when the kernel is smaller than the stride) store and move on instead of waiting at a
+// barrier for the others, which is what limited the previous tiled kernel (ncu: 37% of its cycles
+// at barriers, 18% occupancy from 64 accumulators per thread).
+//
+// Weights are staged once per block as [input channel][kh][kw][COB] (COB a multiple of 16 bytes),
+// so one 16-byte shared load feeds 4 float FMAs; for groups with many input channels they are
+// staged in chunks (then a thread keeps one pixel's accumulators across the chunks). Phase taps
+// come from small host-computed tables and pixel -> (row, column, phase) from multiply-shift
+// division, so a bias-only pixel costs a few integer instructions and its stores.
 #include <algorithm>
 #include <atomic>
 
@@ -22,33 +27,120 @@ namespace cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr size_t kWeightStageBytes = 32 * 1024;
+constexpr int kMaxTableStride = 64;          // per axis; larger strides use per_element_kernel
+constexpr size_t kWeightStageBytes = 48 * 1024;
 constexpr size_t kMaxSharedBytes = 96 * 1024;
 
-struct DirectTiling {
-  int qw_groups;  // groups of VEC q-columns per horizontal phase
-  int tqh;        // q-rows per vertical phase
-  int phases_h;   // vertical phases per block
-  int threads;
-  int ci_chunk;   // input channels per weight stage
-  int64_t q_h_begin, q_w_begin;
-  int64_t tiles_w, tiles_h, phase_h_chunks, co_chunks;
+// n / d and n % d for 0 <= n < 2^31 by multiply and shift (Granlund-Montgomery), d >= 1.
+struct FastDivmod {
+  uint32_t divisor = 1, magic = 0, shift = 0;
+  FastDivmod() = default;
+  explicit FastDivmod(uint32_t d) : divisor(d) {
+    while ((uint64_t(1) << shift) < d) ++shift;
+    magic = static_cast<uint32_t>(((uint64_t(1) << 32) * ((uint64_t(1) << shift) - d)) / d + 1);
+  }
+  __device__ __forceinline__ uint32_t div(uint32_t n) const {
+    return (__umulhi(n, magic) + n) >> shift;
+  }
+};
+
+// One phase's taps on one axis, narrowed to what the kernel reads (geometry.h's PhaseTaps).
+struct TapRun {
+  int first_tap, count, input_offset;
+};
+
+struct AxisTable {
+  TapRun phase[kMaxTableStride];
+  int tap_step, input_step;
+  FastDivmod stride;
+};
+
+struct StreamPlan {
+  AxisTable h, w;
+  FastDivmod out_w;          // pixel index -> (row, column)
+  int64_t pixels;            // Ho * Wo
+  int64_t pixel_tiles;       // blocks per (image, group, channel chunk)
+  int pixels_per_block;      // a multiple of kThreads
+  int co_chunks;
+  int ci_chunk;              // input channels per weight stage
   size_t smem_bytes;
 };
 
-// Rows of q-indices that hold output: q in [padding/stride, (out - 1 + padding)/stride].
-int64_t first_q(const AxisGeometry& a) { return a.padding / a.stride; }
-int64_t q_count(const AxisGeometry& a) { return (a.out - 1 + a.padding) / a.stride - first_q(a) + 1; }
-
-template <typename T>
-__device__ __forceinline__ void store_vector(T* dst, const T (&v)[16 / sizeof(T)]) {
-  *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(v);
+AxisTable make_axis_table(const AxisGeometry& axis) {
+  AxisTable t{};
+  for (int64_t r = 0; r < axis.stride; ++r) {
+    const PhaseTaps taps = axis.taps(r);
+    t.phase[r] = {static_cast<int>(taps.first_tap), static_cast<int>(taps.tap_count),
+                  static_cast<int>(taps.input_offset)};
+    t.tap_step = static_cast<int>(taps.tap_step);
+    t.input_step = static_cast<int>(taps.input_step);
+  }
+  t.stride = FastDivmod(static_cast<uint32_t>(axis.stride));
+  return t;
 }
 
-template <typename T, int COB, int VEC>
-__global__ void __launch_bounds__(kThreads) direct_kernel(const ConvArgs a, const DirectTiling t) {
+// Shared-memory weights of one chunk: [ci][kh][kw][COB], zero past the group's channels.
+template <int COB, typename T, typename Acc>
+__device__ __forceinline__ void stage_weights(Acc* smem, const T* w, int ci0, int chunk, int co0,
+                                              int co_count, int cout_g, int taps_hw) {
+  const int total = chunk * taps_hw * COB;
+  for (int i = threadIdx.x; i < total; i += blockDim.x) {
+    const int co = i % COB, tap = (i / COB) % taps_hw, ci = i / (COB * taps_hw);
+    smem[i] = co < co_count ? to_acc(load_readonly(w + (int64_t(ci0 + ci) * cout_g + co0 + co) * taps_hw + tap))
+                            : Acc(0);
+  }
+}
+
+// acc[co] += x * w[co] for one input channel's COB weights (16-byte shared-memory loads).
+template <typename Acc, int COB>
+__device__ __forceinline__ void fma_channel(Acc (&acc)[COB], Acc x, const Acc* w) {
+  constexpr int kVecAcc = 16 / sizeof(Acc);
+  static_assert(COB % kVecAcc == 0, "COB must fill whole 16-byte vectors");
+#pragma unroll
+  for (int v = 0; v < COB / kVecAcc; ++v) {
+    const uint4 bits = reinterpret_cast<const uint4*>(w)[v];
+    const Acc* wv = reinterpret_cast<const Acc*>(&bits);
+#pragma unroll
+    for (int e = 0; e < kVecAcc; ++e) acc[v * kVecAcc + e] = fma(x, wv[e], acc[v * kVecAcc + e]);
+  }
+}
+
+// acc[co] += sum over the pixel's taps and the chunk's input channels.
+template <typename T, typename Acc, int COB>
+__device__ __forceinline__ void accumulate_pixel(Acc (&acc)[COB], const T* x_group, const Strides4& xs,
+                                                 const AxisGeometry& H, const AxisGeometry& W,
+                                                 const StreamPlan& p, const TapRun& th, const TapRun& tw,
+                                                 int qh, int qw, const Acc* smem, int chunk) {
+  constexpr int kBatch = 4;
+  const int KW = static_cast<int>(W.kernel);
+  for (int jh = 0; jh < th.count; ++jh) {
+    const int ih = qh - th.input_offset - jh * p.h.input_step;
+    if (ih < 0 || ih >= H.in) continue;
+    const int kh = th.first_tap + jh * p.h.tap_step;
+    for (int jw = 0; jw < tw.count; ++jw) {
+      const int iw = qw - tw.input_offset - jw * p.w.input_step;
+      if (iw < 0 || iw >= W.in) continue;
+      const int kw = tw.first_tap + jw * p.w.tap_step;
+      const T* xp = x_group + ih * xs.h + iw * xs.w;
+      const Acc* wp = smem + (kh * KW + kw) * COB;
+      const int w_step = static_cast<int>(H.kernel) * KW * COB;
+      // A batch of input channels' loads is issued before their FMAs: the loads are the latency.
+      int ci = 0;
+      for (; ci + kBatch <= chunk; ci += kBatch, xp += kBatch * xs.c, wp += kBatch * w_step) {
+        Acc xv[kBatch];
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u) xv[u] = to_acc(load_readonly(xp + u * xs.c));
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u) fma_channel<Acc, COB>(acc, xv[u], wp + u * w_step);
+      }
+      for (; ci < chunk; ++ci, xp += xs.c, wp += w_step) fma_channel<Acc, COB>(acc, to_acc(load_readonly(xp)), wp);
+    }
+  }
+}
+
+template <typename T, int COB>
+__global__ void __launch_bounds__(kThreads, 3) streaming_kernel(const ConvArgs a, const __grid_constant__ StreamPlan p) {
   using Acc = typename Accumulator<T>::type;
-  constexpr int V = 16 / sizeof(T);  // elements per 16-byte store
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Acc* smem = reinterpret_cast<Acc*>(smem_raw);
 
@@ -57,182 +149,133 @@ __global__ void __launch_bounds__(kThreads) direct_kernel(const ConvArgs a, cons
   const AxisGeometry& W = g.w;
   const int cin_g = static_cast<int>(g.in_channels_per_group());
   const int cout_g = static_cast<int>(g.out_channels_per_group());
-  const int KH = static_cast<int>(H.kernel), KW = static_cast<int>(W.kernel);
-  const int SH = static_cast<int>(H.stride), SW = static_cast<int>(W.stride);
-  const int taps_hw = KH * KW;
+  const int taps_hw = static_cast<int>(H.kernel * W.kernel);
 
-  // Output-channel chunk varies fastest, so the blocks that read one input tile run together and
-  // the tile comes from DRAM once.
+  // Channel chunk fastest: the blocks that read the same input pixels run together.
   int64_t b = blockIdx.x;
-  const int co_chunk = static_cast<int>(b % t.co_chunks); b /= t.co_chunks;
-  const int64_t tile_w = b % t.tiles_w; b /= t.tiles_w;
-  const int64_t tile_h = b % t.tiles_h; b /= t.tiles_h;
-  const int ph_chunk = static_cast<int>(b % t.phase_h_chunks); b /= t.phase_h_chunks;
+  const int co_chunk = static_cast<int>(b % p.co_chunks); b /= p.co_chunks;
+  const int64_t tile = b % p.pixel_tiles; b /= p.pixel_tiles;
   const int group = static_cast<int>(b % g.groups);
   const int64_t n = b / g.groups;
-
-  const int QW = t.qw_groups * VEC;
-  const int64_t qh0 = t.q_h_begin + tile_h * t.tqh;
-  const int64_t qw0 = t.q_w_begin + tile_w * QW;
-  const int rh0 = ph_chunk * t.phases_h;
-  const int phases_h_here = min(t.phases_h, SH - rh0);
   const int co0 = co_chunk * COB;
   const int co_count = min(COB, cout_g - co0);
+  const int64_t channel0 = int64_t(group) * cout_g + co0;
+  const int64_t first_pixel = tile * p.pixels_per_block;
+  const int64_t end_pixel = min(first_pixel + p.pixels_per_block, p.pixels);
 
-  int item = threadIdx.x;
-  const int qwg = item % t.qw_groups; item /= t.qw_groups;
-  const int rw = item % SW; item /= SW;
-  const int qh_local = item % t.tqh;
-  const int rh_local = item / t.tqh;
-  const bool active = rh_local < phases_h_here;
-
-  PhaseTaps th{-1, 0, 1, 0, 1}, tw{-1, 0, 1, 0, 1};
-  if (active) {
-    th = H.taps(rh0 + rh_local);
-    tw = W.taps(rw);
-  }
-  const int64_t qh = qh0 + qh_local;
-  const int64_t qw_base = qw0 + int64_t(qwg) * VEC;
-  const T* x = static_cast<const T*>(a.input) + n * a.input_strides.n +
-               int64_t(group) * cin_g * a.input_strides.c;
-  const T* w = static_cast<const T*>(a.weight) + int64_t(group) * cin_g * cout_g * taps_hw;
-
-  Acc acc[VEC][COB];
-#pragma unroll
-  for (int v = 0; v < VEC; ++v)
-#pragma unroll
-    for (int co = 0; co < COB; ++co) acc[v][co] = Acc(0);
-
-  for (int ci0 = 0; ci0 < cin_g; ci0 += t.ci_chunk) {
-    const int chunk = min(t.ci_chunk, cin_g - ci0);
-    __syncthreads();  // the previous chunk's weights are no longer read
-    for (int i = threadIdx.x; i < chunk * taps_hw * COB; i += blockDim.x) {
-      const int co = i % COB, tap = (i / COB) % taps_hw, ci = i / (COB * taps_hw);
-      smem[i] = co < co_count
-                    ? to_acc(load_readonly(w + (int64_t(ci0 + ci) * cout_g + co0 + co) * taps_hw + tap))
-                    : Acc(0);
-    }
-    __syncthreads();
-    if (!active || th.tap_count == 0 || tw.tap_count == 0) continue;
-    for (int ci = 0; ci < chunk; ++ci) {
-      const T* x_channel = x + int64_t(ci0 + ci) * a.input_strides.c;
-      for (int jh = 0; jh < th.tap_count; ++jh) {
-        const int64_t ih = qh - th.input_offset - jh * th.input_step;
-        if (ih < 0 || ih >= H.in) continue;
-        const int kh = static_cast<int>(th.first_tap + jh * th.tap_step);
-        const T* x_row = x_channel + ih * a.input_strides.h;
-        for (int jw = 0; jw < tw.tap_count; ++jw) {
-          const int kw = static_cast<int>(tw.first_tap + jw * tw.tap_step);
-          const int64_t iw0 = qw_base - tw.input_offset - jw * tw.input_step;
-          Acc xv[VEC];
-#pragma unroll
-          for (int v = 0; v < VEC; ++v) {
-            const int64_t iw = iw0 + v;
-            xv[v] = (iw >= 0 && iw < W.in) ? to_acc(load_readonly(x_row + iw * a.input_strides.w))
-                                           : Acc(0);
-          }
-          const Acc* wp = smem + ((ci * KH + kh) * KW + kw) * COB;
-#pragma unroll
-          for (int co = 0; co < COB; ++co) {
-            const Acc wv = wp[co];
-#pragma unroll
-            for (int v = 0; v < VEC; ++v) acc[v][co] = fma(xv[v], wv, acc[v][co]);
-          }
-        }
-      }
-    }
-  }
-
-  // Stage the tile as [co][row][column]; row = rh_local * tqh + qh_local, column in t-space.
-  const int rows = t.phases_h * t.tqh;
-  const int TW = QW * SW;
-  __syncthreads();
-  if (active) {
-#pragma unroll
-    for (int v = 0; v < VEC; ++v)
-#pragma unroll
-      for (int co = 0; co < COB; ++co)
-        smem[(co * rows + rh_local * t.tqh + qh_local) * TW + (qwg * VEC + v) * SW + rw] = acc[v][co];
-  }
-  __syncthreads();
-
-  const int64_t ow_start = qw0 * SW - W.padding;  // output column of staged column 0
-  const int c_lo = static_cast<int>(ow_start < 0 ? -ow_start : 0);
-  const int c_hi = static_cast<int>(W.out - ow_start < TW ? W.out - ow_start : TW);
-  if (c_lo >= c_hi) return;
+  const T* x_group = static_cast<const T*>(a.input) + n * a.input_strides.n +
+                     int64_t(group) * cin_g * a.input_strides.c;
+  const T* w_group = static_cast<const T*>(a.weight) + int64_t(group) * cin_g * cout_g * taps_hw;
   const T* bias = static_cast<const T*>(a.bias);
   T* out = static_cast<T*>(a.output);
-  const int64_t Ho = H.out, Wo = W.out, Cout = g.out_channels;
-  const int64_t channel0 = int64_t(group) * cout_g + co0;
-  const int rows_here = phases_h_here * t.tqh;
+  const int64_t Cout = g.out_channels;
+  const int pad_h = static_cast<int>(H.padding), pad_w = static_cast<int>(W.padding);
+  const int Wo = static_cast<int>(W.out);
 
-  // Output row of staged row r, or -1 when it falls outside the output.
-  auto output_row = [&](int r) -> int64_t {
-    const int64_t oh = (qh0 + r % t.tqh) * SH + rh0 + r / t.tqh - H.padding;
-    return (oh >= 0 && oh < Ho) ? oh : -1;
-  };
-
-  if (!a.output_channels_last) {
-    // One warp per line (a channel's output row segment); its lanes take consecutive aligned
-    // 16-byte slots, so each slot costs a bounds test and a store, not an index decomposition.
-    const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
-    const int lines = co_count * rows_here;
-    for (int line = threadIdx.x / 32; line < lines; line += warps) {
-      const int co = line / rows_here, r = line % rows_here;
-      const int64_t oh = output_row(r);
-      if (oh < 0) continue;
-      const int64_t base = ((n * Cout + channel0 + co) * Ho + oh) * Wo + ow_start;  // column 0
-      const int64_t first = base + c_lo, end = base + c_hi;
-      const Acc bias_v = bias ? to_acc(bias[channel0 + co]) : Acc(0);
-      const Acc* line_stage = smem + (co * rows + r) * TW;  // staged column c is output index base + c
-      for (int64_t e0 = (first / V + lane) * V; e0 < end; e0 += 32 * V) {
-        if (e0 >= first && e0 + V <= end) {
+  // Bias is re-read per pixel (the same address across the warp: one broadcast load) rather than
+  // held in COB registers through the tap loop.
+  auto store_pixel = [&](int64_t pixel, const Acc (&acc)[COB]) {
+    // An explicit branch, not a select: the 16-bit loads are ordinary code that the compiler
+    // would otherwise issue speculatively, from a null bias (compute-sanitizer caught it).
+    Acc bias_v[COB];
+#pragma unroll
+    for (int co = 0; co < COB; ++co) bias_v[co] = Acc(0);
+    if (bias != nullptr) {
+#pragma unroll
+      for (int co = 0; co < COB; ++co)
+        if (co < co_count) bias_v[co] = to_acc(load_readonly(bias + channel0 + co));
+    }
+    if (!a.output_channels_last) {
+      T* dst = out + (n * Cout + channel0) * p.pixels + pixel;
+#pragma unroll
+      for (int co = 0; co < COB; ++co)
+        if (co < co_count) dst[co * p.pixels] = from_acc<T>(acc[co] + bias_v[co]);
+    } else {
+      T* dst = out + (n * p.pixels + pixel) * Cout + channel0;
+      constexpr int V = 16 / sizeof(T);
+      if (COB % V == 0 && co_count == COB && reinterpret_cast<uintptr_t>(dst) % 16 == 0) {
+#pragma unroll
+        for (int v = 0; v < COB / V; ++v) {
           T packed[V];
 #pragma unroll
-          for (int v = 0; v < V; ++v) packed[v] = from_acc<T>(line_stage[e0 + v - base] + bias_v);
-          store_vector(out + e0, packed);
-        } else {
-          for (int v = 0; v < V; ++v) {
-            const int64_t e = e0 + v;
-            if (e >= first && e < end) out[e] = from_acc<T>(line_stage[e - base] + bias_v);
-          }
+          for (int e = 0; e < V; ++e) packed[e] = from_acc<T>(acc[v * V + e] + bias_v[v * V + e]);
+          reinterpret_cast<uint4*>(dst)[v] = *reinterpret_cast<const uint4*>(packed);
         }
+      } else {
+#pragma unroll
+        for (int co = 0; co < COB; ++co)
+          if (co < co_count) dst[co] = from_acc<T>(acc[co] + bias_v[co]);
       }
+    }
+  };
+  // Output row and column of a pixel, and the q-index and phase of each.
+  struct Place { int qh, qw; TapRun th, tw; };
+  auto place = [&](int64_t pixel) {
+    const int oh = static_cast<int>(p.out_w.div(static_cast<uint32_t>(pixel)));
+    const int ow = static_cast<int>(pixel) - oh * Wo;
+    const int th_ = oh + pad_h, tw_ = ow + pad_w;
+    Place pl;
+    pl.qh = static_cast<int>(p.h.stride.div(th_));
+    pl.qw = static_cast<int>(p.w.stride.div(tw_));
+    pl.th = p.h.phase[th_ - pl.qh * static_cast<int>(H.stride)];
+    pl.tw = p.w.phase[tw_ - pl.qw * static_cast<int>(W.stride)];
+    return pl;
+  };
+
+  // A block whose rows all lie in bias-only phases skips the weights altogether.
+  bool row_live = false;
+  {
+    const int first_row = static_cast<int>(first_pixel / Wo), last_row = static_cast<int>((end_pixel - 1) / Wo);
+    for (int row = first_row + threadIdx.x; row <= last_row && !row_live; row += blockDim.x) {
+      const int t = row + pad_h;
+      row_live = p.h.phase[t - static_cast<int>(p.h.stride.div(t)) * static_cast<int>(H.stride)].count > 0;
+    }
+  }
+  if (!__syncthreads_or(row_live)) {
+    Acc zero[COB];
+#pragma unroll
+    for (int co = 0; co < COB; ++co) zero[co] = Acc(0);
+    for (int64_t pixel = first_pixel + threadIdx.x; pixel < end_pixel; pixel += blockDim.x) store_pixel(pixel, zero);
+    return;
+  }
+
+  if (p.ci_chunk >= cin_g) {
+    // Every input channel's weights fit: stage once, then stream the block's pixels.
+    stage_weights<COB>(smem, w_group, 0, cin_g, co0, co_count, cout_g, taps_hw);
+    __syncthreads();
+    for (int64_t pixel = first_pixel + threadIdx.x; pixel < end_pixel; pixel += blockDim.x) {
+      const Place pl = place(pixel);
+      Acc acc[COB];
+#pragma unroll
+      for (int co = 0; co < COB; ++co) acc[co] = Acc(0);
+      accumulate_pixel<T, Acc, COB>(acc, x_group, a.input_strides, H, W, p, pl.th, pl.tw, pl.qh, pl.qw, smem, cin_g);
+      store_pixel(pixel, acc);
     }
   } else {
-    // Lines are output pixels; along a line, the block's co_count contiguous channels.
-    const int slots_per_line = (co_count + 2 * V - 2) / V;
-    const int width = c_hi - c_lo;
-    const int lines = rows_here * width;
-    for (int idx = threadIdx.x; idx < lines * slots_per_line; idx += blockDim.x) {
-      const int line = idx / slots_per_line, s = idx % slots_per_line;
-      const int r = line / width, c = c_lo + line % width;
-      const int64_t oh = output_row(r);
-      if (oh < 0) continue;
-      const int64_t base = ((n * Ho + oh) * Wo + ow_start + c) * Cout + channel0;  // channel co0
-      const int64_t e0 = (base / V + s) * V;
-      if (e0 >= base + co_count) continue;
-      auto value = [&](int64_t e) {
-        const int co = static_cast<int>(e - base);
-        const Acc bias_v = bias ? to_acc(bias[channel0 + co]) : Acc(0);
-        return from_acc<T>(smem[(co * rows + r) * TW + c] + bias_v);
-      };
-      if (e0 >= base && e0 + V <= base + co_count) {
-        T packed[V];
+    // Weights in chunks of input channels: one pixel per thread (pixels_per_block == blockDim.x),
+    // its accumulators kept across the chunks.
+    const int64_t pixel = first_pixel + threadIdx.x;
+    const bool valid = pixel < end_pixel;
+    Place pl{0, 0, {0, 0, 0}, {0, 0, 0}};
+    if (valid) pl = place(pixel);
+    Acc acc[COB];
 #pragma unroll
-        for (int v = 0; v < V; ++v) packed[v] = value(e0 + v);
-        store_vector(out + e0, packed);
-      } else {
-        for (int v = 0; v < V; ++v) {
-          const int64_t e = e0 + v;
-          if (e >= base && e < base + co_count) out[e] = value(e);
-        }
-      }
+    for (int co = 0; co < COB; ++co) acc[co] = Acc(0);
+    for (int ci0 = 0; ci0 < cin_g; ci0 += p.ci_chunk) {
+      const int chunk = min(p.ci_chunk, cin_g - ci0);
+      __syncthreads();  // the previous chunk is no longer read
+      stage_weights<COB>(smem, w_group, ci0, chunk, co0, co_count, cout_g, taps_hw);
+      __syncthreads();
+      if (valid)
+        accumulate_pixel<T, Acc, COB>(acc, x_group + int64_t(ci0) * a.input_strides.c, a.input_strides, H, W,
+                                      p, pl.th, pl.tw, pl.qh, pl.qw, smem, chunk);
     }
+    if (valid) store_pixel(pixel, acc);
   }
 }
 
-// Fallback for shapes whose tile does not fit (strides above 256 or huge kernels): one thread per
+// Fallback for shapes outside the streaming kernel's tables (a stride above kMaxTableStride, an
+// output plane of 2^31 pixels or more, one input channel's weights over the stage): one thread per
 // output element, same phase arithmetic, no shared memory.
 template <typename T>
 __global__ void per_element_kernel(const ConvArgs a) {
@@ -281,55 +324,45 @@ __global__ void per_element_kernel(const ConvArgs a) {
   }
 }
 
-int floor_pow2(int v) {
-  int p = 1;
-  while (p * 2 <= v) p *= 2;
-  return p;
-}
-
-// Chooses the tile for a problem; returns false when none fits (then per_element_kernel runs).
-bool plan_tiling(const ConvArgs& a, int cob, int vec, size_t acc_bytes, DirectTiling& t) {
+// Chooses the streaming kernel's plan; false when the problem is outside its tables (then
+// per_element_kernel runs).
+bool plan_streaming(const ConvArgs& a, int cob, size_t acc_bytes, StreamPlan& p) {
   const ConvTransposeGeometry& g = a.geometry;
-  const int SH = static_cast<int>(g.h.stride), SW = static_cast<int>(g.w.stride);
-  if (SW > kThreads) return false;
-  const int64_t qh_total = q_count(g.h), qw_total = q_count(g.w);
-  // Horizontal: as many VEC-groups of q-columns as fill a warp, but no more than the row has.
-  t.qw_groups = std::min<int>(floor_pow2(std::max(1, kThreads / SW)), 32);
-  t.qw_groups = static_cast<int>(std::min<int64_t>(t.qw_groups, (qw_total + vec - 1) / vec));
-  // Vertical: the remaining threads go to phases, then to q-rows.
-  const int rest = std::max(1, kThreads / (SW * t.qw_groups));
-  t.phases_h = std::min(SH, rest);
-  t.tqh = t.phases_h < SH ? 1 : static_cast<int>(std::min<int64_t>(std::max(1, rest / SH), qh_total));
-  const int items = t.phases_h * t.tqh * SW * t.qw_groups;
-  t.threads = (items + 31) / 32 * 32;
-  if (t.threads > kThreads) return false;
-
-  const int64_t taps_hw = g.h.kernel * g.w.kernel;
-  const size_t per_channel = size_t(taps_hw) * cob * acc_bytes;
-  t.ci_chunk = static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>(g.in_channels_per_group(), kWeightStageBytes / per_channel)));
-  const size_t weight_bytes = per_channel * t.ci_chunk;
-  const size_t stage_bytes = size_t(cob) * t.phases_h * t.tqh * t.qw_groups * vec * SW * acc_bytes;
-  t.smem_bytes = std::max(weight_bytes, stage_bytes);
-  if (t.smem_bytes > kMaxSharedBytes) return false;
-
-  t.q_h_begin = first_q(g.h);
-  t.q_w_begin = first_q(g.w);
-  t.tiles_w = (qw_total + int64_t(t.qw_groups) * vec - 1) / (int64_t(t.qw_groups) * vec);
-  t.tiles_h = (qh_total + t.tqh - 1) / t.tqh;
-  t.phase_h_chunks = (SH + t.phases_h - 1) / t.phases_h;
-  t.co_chunks = (g.out_channels_per_group() + cob - 1) / cob;
+  if (g.h.stride > kMaxTableStride || g.w.stride > kMaxTableStride) return false;
+  p.pixels = g.h.out * g.w.out;
+  // 32-bit pixel, row and q arithmetic (FastDivmod needs operands below 2^31).
+  if (p.pixels >= (int64_t(1) << 31) || g.h.out + g.h.padding >= (int64_t(1) << 31) ||
+      g.w.out + g.w.padding >= (int64_t(1) << 31) || g.h.in >= (int64_t(1) << 31) || g.w.in >= (int64_t(1) << 31))
+    return false;
+  const size_t per_channel = size_t(g.h.kernel * g.w.kernel) * cob * acc_bytes;
+  if (per_channel > kWeightStageBytes) return false;
+  p.h = make_axis_table(g.h);
+  p.w = make_axis_table(g.w);
+  p.out_w = FastDivmod(static_cast<uint32_t>(g.w.out));
+  p.ci_chunk = static_cast<int>(std::min<int64_t>(g.in_channels_per_group(), kWeightStageBytes / per_channel));
+  p.smem_bytes = per_channel * p.ci_chunk;
+  p.co_chunks = static_cast<int>((g.out_channels_per_group() + cob - 1) / cob);
+  // Several pixels per thread amortise the weight stage, as long as the grid keeps every SM busy
+  // (about 4 waves of 8 resident blocks on 132 SMs); chunked weights keep one pixel per thread.
+  int per_thread = 1;
+  if (p.ci_chunk >= g.in_channels_per_group()) {
+    const int64_t streams = g.batch * g.groups * p.co_chunks;
+    while (per_thread < 8 && streams * ((p.pixels + 2 * per_thread * kThreads - 1) / (2 * per_thread * kThreads)) >= 4 * 8 * 132)
+      per_thread *= 2;
+  }
+  p.pixels_per_block = per_thread * kThreads;
+  p.pixel_tiles = (p.pixels + p.pixels_per_block - 1) / p.pixels_per_block;
   return true;
 }
 
 // The dynamic shared-memory limit is a process-wide attribute of the kernel (per device). Setting
 // it to each call's own size would race between host threads (one lowers it under another's
-// launch), so it is raised to the one maximum plan_tiling can ask for, once per device.
-template <typename T, int COB, int VEC>
+// launch), so it is raised to the one maximum the plan can ask for, once per device.
+template <typename T, int COB>
 cudaError_t allow_max_shared_memory() {
   constexpr int kMaxDevices = 64;
   static std::atomic<bool> raised[kMaxDevices] = {};  // one set per kernel instantiation
-  auto kernel = direct_kernel<T, COB, VEC>;
+  auto kernel = streaming_kernel<T, COB>;
   int device = 0;
   cudaError_t e = cudaGetDevice(&device);
   if (e != cudaSuccess) return e;
@@ -340,37 +373,40 @@ cudaError_t allow_max_shared_memory() {
 }
 
 template <typename T, int COB>
-cudaError_t launch_tiled(const ConvArgs& a, cudaStream_t stream) {
+cudaError_t launch_streaming(const ConvArgs& a, cudaStream_t stream) {
   using Acc = typename Accumulator<T>::type;
-  constexpr int VEC = sizeof(Acc) == 8 ? 2 : 4;  // keeps VEC * COB accumulators within registers
-  DirectTiling t;
   const ConvTransposeGeometry& g = a.geometry;
-  if (!plan_tiling(a, COB, VEC, sizeof(Acc), t)) {
+  StreamPlan p;
+  if (!plan_streaming(a, COB, sizeof(Acc), p)) {
     const int64_t total = g.batch * g.out_channels * g.h.out * g.w.out;
     const int64_t blocks = std::min<int64_t>((total + 255) / 256, int64_t(1) << 20);
     per_element_kernel<T><<<static_cast<unsigned>(blocks), 256, 0, stream>>>(a);
     return cudaGetLastError();
   }
-  const int64_t blocks = g.batch * g.groups * t.phase_h_chunks * t.tiles_h * t.tiles_w * t.co_chunks;
+  const int64_t blocks = g.batch * g.groups * p.co_chunks * p.pixel_tiles;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  auto kernel = direct_kernel<T, COB, VEC>;
-  if (t.smem_bytes > 48 * 1024) {
-    const cudaError_t e = allow_max_shared_memory<T, COB, VEC>();
+  if (p.smem_bytes > 48 * 1024) {
+    const cudaError_t e = allow_max_shared_memory<T, COB>();
     if (e != cudaSuccess) return e;
   }
-  kernel<<<static_cast<unsigned>(blocks), t.threads, t.smem_bytes, stream>>>(a, t);
+  streaming_kernel<T, COB><<<static_cast<unsigned>(blocks), kThreads, p.smem_bytes, stream>>>(a, p);
   return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t launch_for_type(const ConvArgs& a, cudaStream_t stream) {
-  // Output channels per block: enough to reuse each input value, no more than the group has.
+  // Output channels per thread: a whole number of 16-byte weight vectors, enough to reuse each
+  // input value, no more than the group has.
   const int64_t cout_g = a.geometry.out_channels_per_group();
-  if (cout_g <= 1) return launch_tiled<T, 1>(a, stream);
-  if (cout_g <= 2) return launch_tiled<T, 2>(a, stream);
-  if (cout_g <= 4) return launch_tiled<T, 4>(a, stream);
-  if (cout_g <= 8 || sizeof(T) == 8) return launch_tiled<T, 8>(a, stream);
-  return launch_tiled<T, 16>(a, stream);
+  if constexpr (sizeof(typename Accumulator<T>::type) == 8) {
+    // (8 float64 accumulators and their weight vectors spill at the 64-register budget.)
+    if (cout_g <= 2) return launch_streaming<T, 2>(a, stream);
+    return launch_streaming<T, 4>(a, stream);
+  } else {
+    if (cout_g <= 4) return launch_streaming<T, 4>(a, stream);
+    if (cout_g <= 8) return launch_streaming<T, 8>(a, stream);
+    return launch_streaming<T, 16>(a, stream);
+  }
 }
 
 }  // namespace

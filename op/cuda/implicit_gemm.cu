@@ -6,19 +6,66 @@
 //   K = (taps of rh) x (taps of rw) x in_channels/groups                     -- tap-major
 //   A[m, k] = input pixel the tap reads (zero outside the input), gathered straight from the
 //             input's own strides (NCHW, channels_last or a view): no im2col buffer;
-//   B[k, n] = the tap's weight, packed once per call (pack_weights below);
+//   B[k, n] = the tap's weight, packed once per call (pack_weights_kernel below);
 //   C[m, n] + bias -> output, in the output's memory format.
 // One launch covers every phase and group: blockIdx enumerates (phase, n-tile, m-tile, group), phase
 // fastest so that the blocks writing interleaved columns of the same output rows run together.
 // Phases without taps run no K loop and store the bias, so every output element is written once.
 //
-// Block tile 128 (M) x 64 (N), 8 warps of 32x32, K staged 16 32-bit words at a time: a word is one
-// TF32 value, or a pair of consecutive-k bf16/fp16 values. In word units the m16n8k8 TF32 and the
-// m16n8k16 16-bit fragments have the same layout, so one kernel body serves all three types.
-// Shared-memory rows are padded by 8 words, which makes every fragment load conflict-free.
-// Global->shared copies are double-buffered through registers: the next K tile's loads are in
-// flight while the tensor cores work on the current one.
+// Words. K is staged in 32-bit words: a word is one TF32 value, or a pair of consecutive-k
+// bf16/fp16 values. In word units the m16n8k8 TF32 and the m16n8k16 16-bit fragments have the same
+// layout, so one kernel body serves all three types, and ldmatrix (which moves 8 rows x 16 bytes)
+// loads both the A and the B fragments of every type from [row][word] shared-memory tiles.
+//
+// Tiles (v6). 8 warps, each owning a 64 (M) x 32 (N) accumulator tile: 4 x 4 mma tiles, 64 float
+// accumulators per thread. Per 8-word k-step a warp issues 2 ldmatrix.x4 for B, 4 for A and 16 mma
+// (v5: 32x32 warp tiles, 12 scalar LDS per 8 mma). Block tile BM x BN:
+//   BN = 128 (warps 2 (M) x 4 (N), BM = 128) when out_channels/groups > 64,
+//   BN =  64 (warps 4 x 2, BM = 256) otherwise, so a 64-channel layer wastes no N half.
+// K stage KW = 32 words (32 TF32 or 64 bf16/fp16 channels of one tap), or 16 words when the
+// group's channels fill 32-word stages badly (fewer than 128 words and cin_words mod 32 in 1..16),
+// e.g. 32 bf16 input channels (KernelBench 81) are not padded to 64.
+// Shared-memory rows are KW + 4 words (144 or 80 bytes): the 8 rows of every ldmatrix phase and of
+// every 16-byte store phase fall in distinct 16-byte bank groups (conflict-free).
+// K order: channel tile outermost, then h tap, then w tap. Consecutive stages read the same channels
+// at neighbouring pixels (the previous stage's cache lines: L1 hits instead of L2 round trips), and
+// only the last channel tile of a group can be partial.
+//
+// Pipeline: two shared-memory stages, one barrier per K stage.
+//   B (weights): packed per call as [group][kh][kw][out channel (padded to BN)][in-channel word
+//     (padded to KW)], pre-rounded to TF32 / paired for 16-bit: a stage is BN contiguous rows of
+//     KW words, copied with 16-byte cp.async (no registers, no bounds checks). The copy of stage
+//     k+1 is issued at the start of stage k and waited for just before the barrier.
+//   A (input gather): register staged, because 16-bit words pair two channels that NCHW stores
+//     H*W apart (cp.async can't build them) and TF32 needs cvt.rna rounding. A thread owns one pixel
+//     (row m of the tile) and a contiguous run of the stage's channels (all of them when BM = 256,
+//     half when BM = 128). It loads the next stage in chunks of 8 raw values, each chunk overlapped
+//     with one k-step (or half of one) of the current stage, then rounds/pairs them and writes one
+//     16-byte st.shared per 4 words. Consecutive threads take consecutive pixels, so every global
+//     load of a warp reads 32 consecutive pixels of one channel (contiguous for NCHW within an
+//     output row of a phase).
+//   Cheap loads: a pixel outside the input (or past the tile's last pixel) does not predicate its
+//     loads: its address is clamped to pixel (0, 0) of its image (always valid memory) and its
+//     words are zeroed with one select each before the store. Only the last channel tile of a
+//     group, when the channels don't fill it, takes per-value predicated loads (uniform branch).
+//     Addresses: one 64-bit base per thread plus an int32 offset (tile/tap, recomputed once per
+//     stage) and a chained int32 channel step (one IMAD.WIDE per load). An int64 instantiation takes
+//     images, views or weights where those offsets could overflow (see choose_config).
+//   Registers are the binding constraint (64 accumulators, 128 registers for 2 blocks/SM): the tap
+//     walk's rarely used values (per-row first input pixel, per-block steps) live in shared memory.
+//
+// Epilogue: accumulators -> shared [n][m] (stride BM+4 for NCHW: conflict-free writes; BM+1 for
+// channels_last: conflict-free channel-major reads) -> output + bias, cast. The 64-bit output offset
+// of each tile row is computed once per block into a shared table. NCHW: consecutive threads walk
+// pixels of a channel; channels_last: consecutive threads walk channels of a pixel.
+//
+// Resources (ptxas, sm_90 and sm_80): 126-128 registers, no spills, no stack frame, for all 24
+// instantiations (3 types x BN 64/128 x KW 16/32 x int32/int64 offsets); __launch_bounds__(256, 2).
+// Dynamic shared memory: 2 stages x (BM + BN) x (KW + 4) words = 73,728 B (BN 128, KW 32) or
+// 92,160 B (BN 64, KW 32), at least the 66-68 KB epilogue stage; plus 3-8 KB static tables.
+// Two blocks (16 warps) per SM.
 #include <algorithm>
+#include <cstdlib>
 
 #include "element.cuh"
 #include "launch.h"
@@ -27,13 +74,9 @@ namespace tconv {
 namespace cuda {
 namespace {
 
-constexpr int kBlockM = 128;
-constexpr int kBlockN = 64;
-constexpr int kTileWords = 16;  // K words per stage
 constexpr int kThreads = 256;
-constexpr int kPadA = kBlockM + 8;
-constexpr int kPadB = kBlockN + 8;
-constexpr int kPadC = kBlockM + 4;
+constexpr int kWarpM = 64;  // warp tile
+constexpr int kWarpN = 32;
 
 template <typename T> struct WordPack { static constexpr int values = 2; };  // bf16, fp16
 template <> struct WordPack<float> { static constexpr int values = 1; };
@@ -53,54 +96,116 @@ __device__ __forceinline__ uint32_t make_word(__nv_bfloat16 lo, __nv_bfloat16 hi
   return uint32_t(__bfloat16_as_ushort(lo)) | (uint32_t(__bfloat16_as_ushort(hi)) << 16);
 }
 
-__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
                                     float) {
   asm volatile(
       "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
                                     __nv_bfloat16) {
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
                                     __half) {
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// The packed weight is [group][kh][kw][in-channel word][out channel], in-channels padded to whole K
-// tiles and out-channels to whole N tiles with zeros, so the main loop needs no bounds checks.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
+__device__ __forceinline__ void cp_async16(uint32_t smem_address, const void* global) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_address), "l"(global)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+__device__ __forceinline__ void st_shared_v4(uint32_t address, uint32_t a, uint32_t b, uint32_t c,
+                                             uint32_t d) {
+  asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};\n" ::"r"(address), "r"(a), "r"(b), "r"(c),
+               "r"(d)
+               : "memory");
+}
+
+__device__ __forceinline__ uint32_t shared_address(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration, shared by the workspace size and the launch (so they always agree).
+
+struct Config {
+  int bn;     // 64 or 128
+  int kw;     // K words per stage: 16 or 32
+  bool wide;  // int64 offsets and coordinates (else int32)
+};
+
 template <typename T>
-int64_t padded_cin_words(const ConvTransposeGeometry& g) {
-  const int64_t k_tile = kTileWords * WordPack<T>::values;
-  return (g.in_channels_per_group() + k_tile - 1) / k_tile * kTileWords;
+int64_t padded_cin_words(const ConvTransposeGeometry& g, int kw) {
+  constexpr int P = WordPack<T>::values;
+  const int64_t words = (g.in_channels_per_group() + P - 1) / P;
+  return (words + kw - 1) / kw * kw;
 }
-int64_t padded_cout(const ConvTransposeGeometry& g) {
-  return (g.out_channels_per_group() + kBlockN - 1) / kBlockN * kBlockN;
+int64_t padded_cout(const ConvTransposeGeometry& g, int bn) {
+  return (g.out_channels_per_group() + bn - 1) / bn * bn;
 }
 
+template <typename T>
+Config choose_config(const ConvArgs& args) {
+  const ConvTransposeGeometry& g = args.geometry;
+  constexpr int P = WordPack<T>::values;
+  Config c;
+  c.bn = g.out_channels_per_group() > 64 ? 128 : 64;
+  const int64_t words = (g.in_channels_per_group() + P - 1) / P;
+  const int64_t rem = words % 32;
+  c.kw = (words < 128 && rem > 0 && rem <= 16) ? 16 : 32;
+  // int32 offsets and coordinates where they provably fit: the in-image offset of a stage's first
+  // value ((channels + one stage) x channel stride + the pixel's offset), one group's packed
+  // weights, the axis sizes plus the tap reach. Otherwise (huge images or views) the int64 kernel.
+  const Strides4& st = args.input_strides;
+  auto mag = [](int64_t v) { return v < 0 ? -v : v; };
+  const int64_t lim = int64_t(1) << 29;
+  auto axis_ok = [&](const AxisGeometry& a) {
+    return a.in < lim && a.out < lim && a.stride < lim && a.kernel < lim && a.dilation < lim &&
+           a.kernel * a.dilation < lim && a.padding < lim;
+  };
+  const bool sizes_ok = axis_ok(g.h) && axis_ok(g.w) && mag(st.c) < lim && mag(st.h) < lim &&
+                        mag(st.w) < lim && g.in_channels_per_group() < lim;
+  const int64_t cin_words = (words + c.kw - 1) / c.kw * c.kw;
+  const int64_t group_words = g.h.kernel * g.w.kernel * padded_cout(g, c.bn) * cin_words;
+  c.wide = !(sizes_ok && (cin_words * P + 64) * mag(st.c) + (g.h.in - 1) * mag(st.h) +
+                                 (g.w.in - 1) * mag(st.w) <= int64_t(0x7fffffff) &&
+             group_words <= int64_t(0x7fffffff));
+  return c;
+}
+
+// packed[group][kh][kw][out channel < cout_padded][in-channel word < cin_words]; zero padding.
 template <typename T>
 __global__ void pack_weights_kernel(const T* __restrict__ weight, uint32_t* __restrict__ packed,
                                     ConvTransposeGeometry g, int64_t cin_words, int64_t cout_padded) {
   constexpr int P = WordPack<T>::values;
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   const int64_t KH = g.h.kernel, KW = g.w.kernel;
-  const int64_t total = g.groups * KH * KW * cin_words * cout_padded;
+  const int64_t total = g.groups * KH * KW * cout_padded * cin_words;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
     int64_t r = i;
-    const int64_t co = r % cout_padded; r /= cout_padded;
     const int64_t cw = r % cin_words; r /= cin_words;
+    const int64_t co = r % cout_padded; r /= cout_padded;
     const int64_t kw = r % KW; r /= KW;
     const int64_t kh = r % KH;
     const int64_t group = r / KH;
@@ -121,16 +226,53 @@ struct GemmArgs {
   Strides4 output_strides;
   int64_t cin_words, cout_padded;
   int64_t m_tiles, n_tiles;
+  int cin_g, ci_tiles;  // channels per group, channel tiles per tap
+  int64_t cout_g;
 };
 
-template <typename T>
+// Compile-time shape of one instantiation.
+template <typename T, int BN, int KW>
+struct Shape {
+  static constexpr int P = WordPack<T>::values;
+  static constexpr int WARPS_N = BN / kWarpN;                  // 4 or 2
+  static constexpr int WARPS_M = (kThreads / 32) / WARPS_N;    // 2 or 4
+  static constexpr int BM = WARPS_M * kWarpM;                  // 128 or 256
+  static constexpr int S = KW + 4;                             // shared row stride in words
+  static constexpr int STAGE_WORDS = (BM + BN) * S;
+  static constexpr int KSTEPS = KW / 8;
+  // A loading: TP threads per pixel, each owning GPT 4-word groups, loaded in NCH chunks of CG.
+  static constexpr int TP = kThreads / BM;                     // 2 or 1
+  static constexpr int GPT = (KW / 4) / TP;
+  static constexpr int VPT = GPT * 4 * P;                      // channels per thread and stage
+  static constexpr int CG = (2 / P) < GPT ? (2 / P) : GPT;     // 8 raw values per chunk
+  static constexpr int NCH = GPT / CG;
+  // B loading: 16-byte chunks per thread.
+  static constexpr int BQ = KW / 4;                            // chunks per row
+  static constexpr int BCH = BN * BQ / kThreads;
+  static constexpr int B_ROW_STEP = kThreads / BQ;
+  // Epilogue staging [BN][BM + 4] floats.
+  static constexpr int C_WORDS = BN * (BM + 4);
+  static constexpr int SMEM_WORDS = 2 * STAGE_WORDS > C_WORDS ? 2 * STAGE_WORDS : C_WORDS;
+  static constexpr size_t SMEM_BYTES = size_t(SMEM_WORDS) * 4;
+
+  static_assert(BM * TP == kThreads, "one or two threads per tile row");
+  static_assert(GPT % CG == 0 && (KSTEPS % NCH == 0 || NCH % KSTEPS == 0), "chunks must tile the k-steps");
+  static_assert(BN * BQ % kThreads == 0, "B chunks must tile the threads");
+  static_assert(kThreads % BN == 0 && kThreads % BM == 0, "epilogue mappings");
+};
+
+template <typename T, int BN, int KW, typename Step>
 __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmArgs args) {
-  constexpr int P = WordPack<T>::values;
-  __shared__ __align__(16) uint32_t smem[2 * kTileWords * (kPadA + kPadB) > kBlockN * kPadC
-                                            ? 2 * kTileWords * (kPadA + kPadB)
-                                            : kBlockN * kPadC];
-  uint32_t* a_stage = smem;                            // [2][kTileWords][kPadA]
-  uint32_t* b_stage = smem + 2 * kTileWords * kPadA;   // [2][kTileWords][kPadB]
+  using Sh = Shape<T, BN, KW>;
+  constexpr int P = Sh::P, BM = Sh::BM, S = Sh::S;
+  extern __shared__ __align__(16) uint32_t smem[];
+  __shared__ int64_t row_offset[BM];  // output offset of each tile row (pixel), -1 past the end
+  __shared__ int64_t image[BM];       // image (batch index) of each tile row
+  __shared__ Step first_ih[BM], first_iw[BM];
+  struct Walk {
+    Step b_next_w, b_next_h, b_next_c, step_h, step_w;
+  };
+  __shared__ Walk walk;
 
   const ConvArgs& a = args.conv;
   const ConvTransposeGeometry& g = a.geometry;
@@ -146,194 +288,324 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
   const int64_t rh = phase / W.stride, rw = phase % W.stride;
 
   const int64_t rows = H.phase_output_count(rh), cols = W.phase_output_count(rw);
-  const int64_t M = g.batch * rows * cols;
-  if (m_tile * kBlockM >= M) return;  // this phase has fewer pixels than the largest one
+  const int64_t pixels = rows * cols;
+  const int64_t M = g.batch * pixels;
+  if (m_tile * BM >= M) return;  // this phase has fewer pixels than the largest one
 
   const PhaseTaps th = H.taps(rh), tw = W.taps(rw);
-  const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
+  const int64_t cin_g = args.cin_g, cout_g = args.cout_g;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int64_t co_base = n_tile * BN;
+  const Strides4& os = args.output_strides;
 
-  // This thread's A row (output pixel) for loading: fixed for the whole K loop.
-  const int load_m = tid % kBlockM;
-  const int64_t m = m_tile * kBlockM + load_m;
-  const bool m_valid = m < M;
-  int64_t qh = 0, qw = 0, n = 0;
-  if (m_valid) {
-    n = m / (rows * cols);
-    const int64_t pix = m % (rows * cols);
-    qh = H.phase_first_q(rh) + pix / cols;
-    qw = W.phase_first_q(rw) + pix % cols;
-  }
-  const T* x = static_cast<const T*>(a.input) + n * a.input_strides.n +
-               group * cin_g * a.input_strides.c;
-
-  const int64_t ci_tiles = args.cin_words / kTileWords;
-  const int64_t k_tiles = th.tap_count * tw.tap_count * ci_tiles;
-  const int64_t co_base = n_tile * kBlockN;
-  const uint32_t* w_group = args.packed_weight +
-                            group * H.kernel * W.kernel * args.cin_words * args.cout_padded;
-
-  // Register stage of one K tile: 8 A words (rows tid/128 + 2i) and 4 B words (rows tid/64 + 4i).
-  // A is kept as loaded and converted to words only when stored to shared memory, so the loads of
-  // tile k+1 stay in flight while the tensor cores work on tile k.
-  T a_raw[8][2];
-  uint32_t b_regs[4];
-  auto load_tile = [&](int64_t kt) {
-    // K-tile counts are small: 32-bit division is much cheaper than 64-bit here.
-    const int tile = static_cast<int>(kt), tiles_per_tap = static_cast<int>(ci_tiles);
-    const int tap = tile / tiles_per_tap, ci_word0 = (tile % tiles_per_tap) * kTileWords;
-    const int jh = tap / static_cast<int>(tw.tap_count), jw = tap % static_cast<int>(tw.tap_count);
-    const int64_t ih = qh - th.input_offset - jh * th.input_step;
-    const int64_t iw = qw - tw.input_offset - jw * tw.input_step;
-    const bool pixel_in = m_valid && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
-    // Row i of this thread holds channels ci_first + 2*P*i (+1 for 16-bit words): walk them by a
-    // constant pointer step instead of a 64-bit multiply per value.
-    const int64_t ci_first = (int64_t(ci_word0) + tid / kBlockM) * P;
-    const int64_t channel_step = 2 * P * a.input_strides.c;
-    const T* src = x + ih * a.input_strides.h + iw * a.input_strides.w + ci_first * a.input_strides.c;
-    if (ci_first + 15 * P <= cin_g) {  // every channel this thread loads is inside the group
-#pragma unroll
-      for (int i = 0; i < 8; ++i, src += channel_step)
-#pragma unroll
-        for (int p = 0; p < P; ++p)
-          a_raw[i][p] = pixel_in ? load_readonly(src + p * a.input_strides.c) : T(0.0f);
-    } else {
-#pragma unroll
-      for (int i = 0; i < 8; ++i, src += channel_step)
-#pragma unroll
-        for (int p = 0; p < P; ++p)
-          a_raw[i][p] = (pixel_in && ci_first + 2 * P * i + p < cin_g)
-                            ? load_readonly(src + p * a.input_strides.c)
-                            : T(0.0f);
+  // Output offsets of the tile rows, used by the epilogue (after at least one barrier).
+  if (tid < BM) {
+    const int64_t mm = m_tile * BM + tid;
+    int64_t off = -1;
+    if (mm < M) {
+      const int64_t nn = mm / pixels, pix = mm % pixels;
+      const int64_t oh = H.phase_output_index(rh, pix / cols), ow = W.phase_output_index(rw, pix % cols);
+      off = nn * os.n + oh * os.h + ow * os.w;
     }
-    const int64_t kh = th.first_tap + jh * th.tap_step, kw = tw.first_tap + jw * tw.tap_step;
-    const uint32_t* w_row = w_group + ((kh * W.kernel + kw) * args.cin_words + ci_word0 + tid / kBlockN) *
-                                          args.cout_padded + co_base + tid % kBlockN;
-    const int64_t w_step = 4 * args.cout_padded;
-#pragma unroll
-    for (int i = 0; i < 4; ++i, w_row += w_step) b_regs[i] = __ldg(w_row);
+    row_offset[tid] = off;
+  }
+
+  // ---- A loading: this thread's pixel (tile row load_m) and its channels (half h of the stage).
+  // Coordinates and steps are Step: int32 when the host has checked that every spatial size, tap
+  // reach, in-image offset, 64 channel strides and one group's packed weights fit, else int64.
+  // Registers are the limit (64 accumulators; 128 per thread for two blocks per SM), so what the
+  // tap walk needs only when it wraps lives in shared memory: the per-block steps in `walk` and
+  // each row's first-tap input pixel in first_ih/first_iw.
+  const int load_m = tid % BM, h = tid / BM;
+  const Strides4& is = a.input_strides;
+  const int taps_h = static_cast<int>(th.tap_count), taps_w = static_cast<int>(tw.tap_count);
+  const int64_t tap_words = args.cout_padded * args.cin_words;  // packed words of one tap
+  int64_t n = 0;
+  if (h == 0) {
+    // Input pixel of the phase's first tap. Rows past M get ih = -1: taps only decrease ih, so
+    // such a row never reads (its words are zeroed like those of a pixel outside the input).
+    const int64_t m = m_tile * BM + load_m;
+    Step ih0 = -1, iw0 = 0;
+    if (m < M) {
+      n = m / pixels;
+      const int64_t pix = m % pixels;
+      ih0 = static_cast<Step>(H.phase_first_q(rh) + pix / cols - th.input_offset);
+      iw0 = static_cast<Step>(W.phase_first_q(rw) + pix % cols - tw.input_offset);
+    }
+    first_ih[load_m] = ih0;
+    first_iw[load_m] = iw0;
+    image[load_m] = n;
+  }
+  if (tid == 0) {
+    // K order: channel tile outermost, then h tap, then w tap, so consecutive stages read the
+    // same channels at neighbouring pixels (L1 hits). Weight offset steps between those stages:
+    walk.b_next_w = static_cast<Step>(tw.tap_step * tap_words);
+    walk.b_next_h = static_cast<Step>((th.tap_step * W.kernel - (taps_w - 1) * tw.tap_step) * tap_words);
+    walk.b_next_c = static_cast<Step>(
+        KW - ((taps_h - 1) * th.tap_step * W.kernel + (taps_w - 1) * tw.tap_step) * tap_words);
+    walk.step_h = static_cast<Step>(th.input_step);
+    walk.step_w = static_cast<Step>(tw.input_step);
+  }
+  __syncthreads();
+  n = image[load_m];
+  const Step sc = static_cast<Step>(is.c);
+
+  // A: this thread's first channel at pixel (0, 0) of its image, + tile_off (channel tile and the
+  // tap's input pixel; only the channel tile outside the input) + value steps of sc.
+  const T* a_thread = static_cast<const T*>(a.input) + n * is.n + (group * cin_g + Sh::VPT * h) * is.c;
+  Step tile_off = 0;
+  // B: rows b_n0 + r*B_ROW_STEP, 16-byte chunk b_q of each, + b_off (tap and channel tile).
+  const int b_q = tid % Sh::BQ, b_n0 = tid / Sh::BQ;
+  const Step b_thread = static_cast<Step>((b_n0 * args.cin_words) + 4 * b_q);
+  const uint32_t* b_block = args.packed_weight +
+                            ((group * H.kernel + th.first_tap) * W.kernel + tw.first_tap) * tap_words +
+                            co_base * args.cin_words;
+  Step b_off = 0;
+  const Step b_row_step = static_cast<Step>(Sh::B_ROW_STEP * args.cin_words);
+  const int k_tiles = taps_h * taps_w * args.ci_tiles;
+
+  // Load position: the next K tile to copy in. ci_left = the group's channels from the tile's first
+  // one on; tap (jh, jw) reads input pixel first - (jh*step_h, jw*step_w).
+  int ci_left = args.cin_g, jh = 0, jw = 0;
+  bool pix_in = false;
+  auto set_tap = [&]() {
+    const Step ih = first_ih[load_m] - jh * walk.step_h, iw = first_iw[load_m] - jw * walk.step_w;
+    pix_in = ih >= 0 && ih < static_cast<Step>(H.in) && iw >= 0 && iw < static_cast<Step>(W.in);
+    // Outside the input: read pixel (0, 0) of the same image (valid memory) and zero the words.
+    tile_off = static_cast<Step>(args.cin_g - ci_left) * sc +
+               (pix_in ? ih * static_cast<Step>(is.h) + iw * static_cast<Step>(is.w) : Step(0));
   };
-  auto store_tile = [&](int buffer) {
-    uint32_t* as = a_stage + buffer * kTileWords * kPadA;
-    uint32_t* bs = b_stage + buffer * kTileWords * kPadB;
-#pragma unroll
-    for (int i = 0; i < 8; ++i)
-      as[(tid / kBlockM + 2 * i) * kPadA + tid % kBlockM] = make_word(a_raw[i][0], a_raw[i][P - 1]);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) bs[(tid / kBlockN + 4 * i) * kPadB + tid % kBlockN] = b_regs[i];
+  auto advance = [&]() {
+    if (++jw < taps_w) {
+      b_off += walk.b_next_w;
+    } else {
+      jw = 0;
+      if (++jh < taps_h) {
+        b_off += walk.b_next_h;
+      } else {  // next channel tile, first tap
+        jh = 0;
+        b_off += walk.b_next_c;
+        ci_left -= KW * P;
+      }
+    }
+    set_tap();  // past the last tile this computes an unused position, never dereferenced
   };
 
-  float acc[2][4][4];
+  // Shared memory: stage s at smem + s*STAGE_WORDS: A [BM][S] then B [BN][S].
+  const uint32_t smem_base = shared_address(smem);
+  constexpr uint32_t kStageBytes = Sh::STAGE_WORDS * 4;
+  constexpr uint32_t kBOffset = BM * S * 4;
+
+  auto issue_b = [&](int buffer) {
+    const uint32_t dst = smem_base + buffer * kStageBytes + kBOffset + (b_n0 * S + 4 * b_q) * 4;
+    const uint32_t* src = b_block + (b_off + b_thread);
 #pragma unroll
-  for (int i = 0; i < 2; ++i)
+    for (int r = 0; r < Sh::BCH; ++r, src += b_row_step) cp_async16(dst + r * Sh::B_ROW_STEP * S * 4, src);
+    cp_async_commit();
+  };
+
+  T raw[Sh::CG][4][P];
+  // Loads chunk c (groups c*CG .. c*CG+CG-1 of this thread) of the tile at the load position:
+  // without bounds (whole channel tiles) or with per-value bounds (the last channel tile when the
+  // group's channels don't fill it).
+  auto load_chunk_full = [&](int c) {
+    constexpr int CV = Sh::CG * 4 * P;  // values per chunk: this thread's channels c*CV + i
+    const T* p = a_thread + (tile_off + static_cast<Step>(c * CV) * sc);
+#pragma unroll
+    for (int i = 0; i < CV; ++i, p += sc) raw[i / (4 * P)][(i / P) % 4][i % P] = load_readonly(p);
+  };
+  auto load_chunk_bounded = [&](int c) {
+    constexpr int CV = Sh::CG * 4 * P;
+    const T* p = a_thread + (tile_off + static_cast<Step>(c * CV) * sc);
+    const int valid = ci_left - Sh::VPT * h - c * CV;  // channels of the chunk inside the group
+#pragma unroll
+    for (int i = 0; i < CV; ++i, p += sc)
+      raw[i / (4 * P)][(i / P) % 4][i % P] = i < valid ? load_readonly(p) : T(0.0f);
+  };
+  auto store_chunk = [&](int c, int buffer) {
+    const uint32_t row = smem_base + buffer * kStageBytes + load_m * S * 4;
+#pragma unroll
+    for (int j = 0; j < Sh::CG; ++j) {
+      uint32_t w[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) w[e] = pix_in ? make_word(raw[j][e][0], raw[j][e][P - 1]) : 0u;
+      const int group_index = h * Sh::GPT + c * Sh::CG + j;
+      st_shared_v4(row + group_index * 16, w[0], w[1], w[2], w[3]);
+    }
+  };
+
+  float acc[4][4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
 #pragma unroll
     for (int j = 0; j < 4; ++j)
 #pragma unroll
       for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
 
-  const int warp_m = (warp % 4) * 32, warp_n = (warp / 4) * 32;
-  const int fg = lane / 4, ft = lane % 4;  // fragment row group and thread-in-group
+  const int warp_m = warp % Sh::WARPS_M, warp_n = warp / Sh::WARPS_M;
+  // ldmatrix row addresses of this lane (stage 0, k-step 0).
+  //  A: matrices (rows 0-7, words 0-3), (rows 8-15, words 0-3), (rows 0-7, words 4-7), (8-15, 4-7)
+  //     = a0..a3 of an m16 tile.
+  //  B: matrices (n 0-7, words 0-3), (n 0-7, words 4-7), (n 8-15, words 0-3), (n 8-15, words 4-7)
+  //     = b0, b1 of two n8 tiles.
+  const uint32_t a_frag = smem_base +
+                          ((warp_m * kWarpM + lane % 8 + ((lane / 8) % 2) * 8) * S + (lane / 16) * 4) * 4;
+  const uint32_t b_frag = smem_base + kBOffset +
+                          ((warp_n * kWarpN + lane % 8 + (lane / 16) * 8) * S + ((lane / 8) % 2) * 4) * 4;
+
+  // The k-steps of a stage are cut into UNITS compute units (a k-step, or a part of its m16 tiles
+  // when a stage has more A chunks than k-steps), UPC units between a chunk's load and its store.
+  constexpr int UPK = Sh::NCH > Sh::KSTEPS ? Sh::NCH / Sh::KSTEPS : 1;  // units per k-step
+  constexpr int UPC = Sh::KSTEPS * UPK / Sh::NCH;                        // units per chunk
+  uint32_t bf[2][4];  // B fragments of the current k-step (two n8 tiles per ldmatrix.x4)
+  auto compute_unit = [&](int buffer, int u) {
+    const int ks = u / UPK, part = u % UPK;
+    const uint32_t a_addr = a_frag + buffer * kStageBytes + ks * 32;
+    if (part == 0) {
+      const uint32_t b_addr = b_frag + buffer * kStageBytes + ks * 32;
+#pragma unroll
+      for (int np = 0; np < 2; ++np) ldmatrix_x4(bf[np], b_addr + np * 16 * S * 4);
+    }
+#pragma unroll
+    for (int mt = part * 4 / UPK; mt < (part + 1) * 4 / UPK; ++mt) {
+      uint32_t af[4];
+      ldmatrix_x4(af, a_addr + mt * 16 * S * 4);
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt)
+        mma(acc[mt][nt], af, bf[nt / 2][(nt % 2) * 2], bf[nt / 2][(nt % 2) * 2 + 1], T(0.0f));
+    }
+  };
+
   if (k_tiles > 0) {
-    load_tile(0);
-    store_tile(0);
+    set_tap();
+    issue_b(0);
+#pragma unroll
+    for (int c = 0; c < Sh::NCH; ++c) {
+      load_chunk_bounded(c);
+      store_chunk(c, 0);
+    }
+    advance();
+    cp_async_wait_all();
     __syncthreads();
   }
-  for (int64_t kt = 0; kt < k_tiles; ++kt) {
-    const int buffer = static_cast<int>(kt & 1);
-    if (kt + 1 < k_tiles) load_tile(kt + 1);
-    const uint32_t* as = a_stage + buffer * kTileWords * kPadA;
-    const uint32_t* bs = b_stage + buffer * kTileWords * kPadB;
+  // Stage kt: B and A of tile kt+1 go to the other buffer while the tensor cores work on tile kt.
+  // K order is channel tile major: only the last channel tile of the group can be partial, and only
+  // its loads take per-value bounds (a uniform branch).
+#pragma unroll 1
+  for (int kt = 0; kt < k_tiles; ++kt) {
+    const int buffer = kt & 1;
+    const bool has_next = kt + 1 < k_tiles;
+    const bool full = ci_left >= KW * P;  // of the tile being loaded
+    if (has_next) issue_b(buffer ^ 1);
 #pragma unroll
-    for (int ks = 0; ks < kTileWords; ks += 8) {
-      uint32_t af[2][4], bf[4][2];
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const int row = warp_m + i * 16 + fg;
-        af[i][0] = as[(ks + ft) * kPadA + row];
-        af[i][1] = as[(ks + ft) * kPadA + row + 8];
-        af[i][2] = as[(ks + ft + 4) * kPadA + row];
-        af[i][3] = as[(ks + ft + 4) * kPadA + row + 8];
+    for (int c = 0; c < Sh::NCH; ++c) {
+      if (has_next) {
+        if (full)
+          load_chunk_full(c);
+        else
+          load_chunk_bounded(c);
       }
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const int col = warp_n + j * 8 + fg;
-        bf[j][0] = bs[(ks + ft) * kPadB + col];
-        bf[j][1] = bs[(ks + ft + 4) * kPadB + col];
-      }
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mma(acc[i][j], af[i], bf[j], T(0.0f));
+      for (int u = 0; u < UPC; ++u) compute_unit(buffer, c * UPC + u);
+      if (has_next) store_chunk(c, buffer ^ 1);
     }
-    if (kt + 1 < k_tiles) store_tile(buffer ^ 1);
+    if (has_next) advance();
+    cp_async_wait_all();
     __syncthreads();
   }
 
   // Epilogue: accumulators -> shared [n][m] -> output (+ bias, cast), in the output's layout.
-  // The K loop's last barrier ordered every fragment read before this reuse of the buffer.
+  // The K loop's last barrier ordered every fragment read before this reuse of the buffer; with no
+  // K loop (bias-only phase) the buffer was never used.
+  const bool channels_last = a.output_channels_last;
+  const int cs = channels_last ? BM + 1 : BM + 4;
   float* c_stage = reinterpret_cast<float*>(smem);
+  {
+    const int fg = lane / 4, ft = lane % 4;
 #pragma unroll
-  for (int i = 0; i < 2; ++i)
+    for (int mt = 0; mt < 4; ++mt)
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int row = warp_m + i * 16 + fg, col = warp_n + j * 8 + 2 * ft;
-      c_stage[col * kPadC + row] = acc[i][j][0];
-      c_stage[(col + 1) * kPadC + row] = acc[i][j][1];
-      c_stage[col * kPadC + row + 8] = acc[i][j][2];
-      c_stage[(col + 1) * kPadC + row + 8] = acc[i][j][3];
-    }
+      for (int nt = 0; nt < 4; ++nt) {
+        const int row = warp_m * kWarpM + mt * 16 + fg, col = warp_n * kWarpN + nt * 8 + 2 * ft;
+        c_stage[col * cs + row] = acc[mt][nt][0];
+        c_stage[(col + 1) * cs + row] = acc[mt][nt][1];
+        c_stage[col * cs + row + 8] = acc[mt][nt][2];
+        c_stage[(col + 1) * cs + row + 8] = acc[mt][nt][3];
+      }
+  }
   __syncthreads();
 
   const T* bias = static_cast<const T*>(a.bias);
   T* out = static_cast<T*>(a.output);
-  const Strides4& os = args.output_strides;
-  const int64_t co_count = cout_g - co_base < kBlockN ? cout_g - co_base : kBlockN;
-  // Pixel offset of tile row r in the output, or -1 past the phase's last pixel.
-  auto pixel_offset = [&](int r) -> int64_t {
-    const int64_t mm = m_tile * kBlockM + r;
-    if (mm >= M) return -1;
-    const int64_t nn = mm / (rows * cols), pix = mm % (rows * cols);
-    const int64_t oh = H.phase_output_index(rh, pix / cols), ow = W.phase_output_index(rw, pix % cols);
-    return nn * os.n + oh * os.h + ow * os.w;
-  };
+  const int co_count = static_cast<int>(cout_g - co_base < BN ? cout_g - co_base : BN);
   const int64_t channel0 = group * cout_g + co_base;
-  if (!a.output_channels_last) {
+  if (!channels_last) {
     // Consecutive threads take consecutive pixels of one channel: runs along output rows.
-    const int r = tid % kBlockM;
-    const int64_t offset = pixel_offset(r);
+    const int r = tid % BM;
+    const int64_t offset = row_offset[r];
     if (offset >= 0) {
-      for (int c = tid / kBlockM; c < co_count; c += kThreads / kBlockM) {
+      T* o = out + offset + channel0 * os.c;
+      for (int c = tid / BM; c < co_count; c += kThreads / BM) {
         const float bias_v = bias ? to_acc(bias[channel0 + c]) : 0.0f;
-        out[offset + (channel0 + c) * os.c] = from_acc<T>(c_stage[c * kPadC + r] + bias_v);
+        o[c * os.c] = from_acc<T>(c_stage[c * cs + r] + bias_v);
       }
     }
   } else {
     // Consecutive threads take consecutive channels of one pixel: contiguous in channels_last.
-    const int c = tid % kBlockN;
+    const int c = tid % BN;
     if (c < co_count) {
       const float bias_v = bias ? to_acc(bias[channel0 + c]) : 0.0f;
-      for (int r = tid / kBlockN; r < kBlockM; r += kThreads / kBlockN) {
-        const int64_t offset = pixel_offset(r);
-        if (offset >= 0) out[offset + (channel0 + c) * os.c] = from_acc<T>(c_stage[c * kPadC + r] + bias_v);
+      T* o = out + (channel0 + c) * os.c;
+      for (int r = tid / BN; r < BM; r += kThreads / BN) {
+        const int64_t offset = row_offset[r];
+        if (offset >= 0) o[offset] = from_acc<T>(c_stage[c * cs + r] + bias_v);
       }
     }
   }
 }
 
+template <typename T, int BN, int KW, typename Step>
+cudaError_t launch_kernel(const GemmArgs& args, int64_t blocks, cudaStream_t stream) {
+  using Sh = Shape<T, BN, KW>;
+  auto kernel = implicit_gemm_kernel<T, BN, KW, Step>;
+  // Above 48 KB of dynamic shared memory needs an opt-in (per device, so set on every launch).
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(Sh::SMEM_BYTES));
+  if (e != cudaSuccess) return e;
+  kernel<<<static_cast<unsigned>(blocks), kThreads, Sh::SMEM_BYTES, stream>>>(args);
+  return cudaGetLastError();
+}
+
+template <typename T, int BN, int KW>
+cudaError_t launch_step(const GemmArgs& args, bool wide, int64_t blocks, cudaStream_t stream) {
+  return wide ? launch_kernel<T, BN, KW, int64_t>(args, blocks, stream)
+              : launch_kernel<T, BN, KW, int32_t>(args, blocks, stream);
+}
+
+template <typename T>
+int block_m(int bn) {
+  return bn == 128 ? Shape<T, 128, 32>::BM : Shape<T, 64, 32>::BM;
+}
+
 template <typename T>
 cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t stream) {
   const ConvTransposeGeometry& g = conv.geometry;
+  const Config cfg = choose_config<T>(conv);
   GemmArgs args;
   args.conv = conv;
-  args.cin_words = padded_cin_words<T>(g);
-  args.cout_padded = padded_cout(g);
+  args.cin_words = padded_cin_words<T>(g, cfg.kw);
+  args.cout_padded = padded_cout(g, cfg.bn);
   args.packed_weight = static_cast<const uint32_t*>(workspace);
   const int64_t Ho = g.h.out, Wo = g.w.out, C = g.out_channels;
   args.output_strides = conv.output_channels_last ? Strides4{Ho * Wo * C, 1, Wo * C, C}
                                                   : Strides4{C * Ho * Wo, Ho * Wo, Wo, 1};
+  const int bm = block_m<T>(cfg.bn);
   const int64_t max_m = g.batch * g.h.max_phase_output_count() * g.w.max_phase_output_count();
-  args.m_tiles = (max_m + kBlockM - 1) / kBlockM;
-  args.n_tiles = args.cout_padded / kBlockN;
+  args.m_tiles = (max_m + bm - 1) / bm;
+  args.n_tiles = args.cout_padded / cfg.bn;
+  args.cin_g = static_cast<int>(g.in_channels_per_group());
+  args.cout_g = g.out_channels_per_group();
+  args.ci_tiles = static_cast<int>(args.cin_words / cfg.kw);
 
   const int64_t packed_words = g.groups * g.h.kernel * g.w.kernel * args.cin_words * args.cout_padded;
   const int64_t pack_blocks = std::min<int64_t>((packed_words + 255) / 256, 4096);
@@ -345,13 +617,23 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
 
   const int64_t blocks = g.h.stride * g.w.stride * args.n_tiles * args.m_tiles * g.groups;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  implicit_gemm_kernel<T><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(args);
-  return cudaGetLastError();
+  // Channel counters are int: in_channels/groups beyond 2^31 - 64 can't occur with real weights.
+  if (g.in_channels_per_group() > 0x7fffffff - 64) return cudaErrorInvalidConfiguration;
+  // The K loop counts tiles in int: taps x channel tiles of one phase.
+  if (g.h.kernel * g.w.kernel * (args.cin_words / cfg.kw) > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  if (cfg.bn == 128)
+    return cfg.kw == 32 ? launch_step<T, 128, 32>(args, cfg.wide, blocks, stream)
+                        : launch_step<T, 128, 16>(args, cfg.wide, blocks, stream);
+  return cfg.kw == 32 ? launch_step<T, 64, 32>(args, cfg.wide, blocks, stream)
+                      : launch_step<T, 64, 16>(args, cfg.wide, blocks, stream);
 }
 
 template <typename T>
-size_t workspace_bytes_typed(const ConvTransposeGeometry& g) {
-  return size_t(g.groups * g.h.kernel * g.w.kernel * padded_cin_words<T>(g) * padded_cout(g)) *
+size_t workspace_bytes_typed(const ConvArgs& args) {
+  const Config cfg = choose_config<T>(args);
+  const ConvTransposeGeometry& g = args.geometry;
+  return size_t(g.groups * g.h.kernel * g.w.kernel * padded_cin_words<T>(g, cfg.kw) *
+                padded_cout(g, cfg.bn)) *
          sizeof(uint32_t);
 }
 
@@ -369,9 +651,9 @@ bool implicit_gemm_supported(const ConvArgs& args, bool allow_tf32) {
 
 size_t implicit_gemm_workspace_bytes(const ConvArgs& args) {
   switch (args.dtype) {
-    case DType::Float32: return workspace_bytes_typed<float>(args.geometry);
-    case DType::Float16: return workspace_bytes_typed<__half>(args.geometry);
-    case DType::BFloat16: return workspace_bytes_typed<__nv_bfloat16>(args.geometry);
+    case DType::Float32: return workspace_bytes_typed<float>(args);
+    case DType::Float16: return workspace_bytes_typed<__half>(args);
+    case DType::BFloat16: return workspace_bytes_typed<__nv_bfloat16>(args);
     case DType::Float64: return 0;
   }
   return 0;

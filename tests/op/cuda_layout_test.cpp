@@ -127,3 +127,27 @@ CATCH_TEST_CASE("CUDA: 1x1 input, 1x1 kernel, kernel smaller than stride", "[cud
     check_case(a, dtype);
   }
 }
+
+CATCH_TEST_CASE("CUDA: stride beyond the one-pass kernel's phase tables", "[cuda][layout]") {
+  TCONV_REQUIRE_CUDA();
+  for (at::ScalarType dtype : kDtypes) {
+    ArgSet a = base_case();
+    a.stride = {70, 3};  // per-element fallback: more phases than the tables hold
+    a.output_padding = {5, 2};
+    check_case(a, dtype);
+  }
+}
+
+CATCH_TEST_CASE("CUDA: many input channels per group (weights staged in chunks)", "[cuda][layout]") {
+  TCONV_REQUIRE_CUDA();
+  for (at::ScalarType dtype : kDtypes) {
+    ArgSet a = base_case();
+    a.groups = 1;
+    a.in_channels_per_group = 300;
+    a.out_channels_per_group = 5;
+    a.kernel_h = a.kernel_w = 4;
+    a.in_h = 5;
+    a.in_w = 6;
+    check_case(a, dtype);
+  }
+}
