@@ -175,8 +175,6 @@ __global__ void __launch_bounds__(kThreads, 3) streaming_kernel(const ConvArgs a
   // Bias is re-read per pixel (the same address across the warp: one broadcast load) rather than
   // held in COB registers through the tap loop.
   auto store_pixel = [&](int64_t pixel, const Acc (&acc)[COB]) {
-    // An explicit branch, not a select: the 16-bit loads are ordinary code that the compiler
-    // would otherwise issue speculatively, from a null bias (compute-sanitizer caught it).
     Acc bias_v[COB];
 #pragma unroll
     for (int co = 0; co < COB; ++co) bias_v[co] = Acc(0);

@@ -26,6 +26,11 @@ template <typename T> __device__ __forceinline__ T from_acc(double v) { return v
 
 // Loads through the read-only path: inputs and weights are never written by the kernels.
 template <typename T> __device__ __forceinline__ T load_readonly(const T* p) { return __ldg(p); }
+// Not __ldg for the 16-bit types: cuda_fp16/cuda_bf16 implement it as plain inline asm, which the
+// compiler may execute speculatively ahead of the bounds test or null check that guards it
+// (compute-sanitizer: a bias load through a null pointer). An ordinary load is never hoisted so.
+template <> __device__ __forceinline__ __half load_readonly(const __half* p) { return *p; }
+template <> __device__ __forceinline__ __nv_bfloat16 load_readonly(const __nv_bfloat16* p) { return *p; }
 
 }  // namespace cuda
 }  // namespace tconv
