@@ -17,7 +17,6 @@
 // come from small host-computed tables and pixel -> (row, column, phase) from multiply-shift
 // division, so a bias-only pixel costs a few integer instructions and its stores.
 #include <algorithm>
-#include <atomic>
 
 #include "element.cuh"
 #include "launch.h"
@@ -28,8 +27,7 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kMaxTableStride = 64;          // per axis; larger strides use per_element_kernel
-constexpr size_t kWeightStageBytes = 48 * 1024;
-constexpr size_t kMaxSharedBytes = 96 * 1024;
+constexpr size_t kWeightStageBytes = 48 * 1024;  // the default dynamic shared-memory limit
 
 // n / d and n % d for 0 <= n < 2^31 by multiply and shift (Granlund-Montgomery), d >= 1.
 struct FastDivmod {
@@ -353,23 +351,6 @@ bool plan_streaming(const ConvArgs& a, int cob, size_t acc_bytes, StreamPlan& p)
   return true;
 }
 
-// The dynamic shared-memory limit is a process-wide attribute of the kernel (per device). Setting
-// it to each call's own size would race between host threads (one lowers it under another's
-// launch), so it is raised to the one maximum the plan can ask for, once per device.
-template <typename T, int COB>
-cudaError_t allow_max_shared_memory() {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<bool> raised[kMaxDevices] = {};  // one set per kernel instantiation
-  auto kernel = streaming_kernel<T, COB>;
-  int device = 0;
-  cudaError_t e = cudaGetDevice(&device);
-  if (e != cudaSuccess) return e;
-  if (device < kMaxDevices && raised[device].load(std::memory_order_acquire)) return cudaSuccess;
-  e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kMaxSharedBytes));
-  if (e == cudaSuccess && device < kMaxDevices) raised[device].store(true, std::memory_order_release);
-  return e;
-}
-
 template <typename T, int COB>
 cudaError_t launch_streaming(const ConvArgs& a, cudaStream_t stream) {
   using Acc = typename Accumulator<T>::type;
@@ -383,10 +364,7 @@ cudaError_t launch_streaming(const ConvArgs& a, cudaStream_t stream) {
   }
   const int64_t blocks = g.batch * g.groups * p.co_chunks * p.pixel_tiles;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  if (p.smem_bytes > 48 * 1024) {
-    const cudaError_t e = allow_max_shared_memory<T, COB>();
-    if (e != cudaSuccess) return e;
-  }
+  // p.smem_bytes <= kWeightStageBytes: within the default 48 KB, no attribute to raise.
   streaming_kernel<T, COB><<<static_cast<unsigned>(blocks), kThreads, p.smem_bytes, stream>>>(a, p);
   return cudaGetLastError();
 }
