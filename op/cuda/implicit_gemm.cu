@@ -54,13 +54,22 @@
 //   Registers are the binding constraint (64 accumulators, 128 registers for 2 blocks/SM): the tap
 //     walk's rarely used values (per-row first input pixel, per-block steps) live in shared memory.
 //
+// Strict float32 (TF32 off, torch's allowTF32CuDNN() false): the same kernel with Split = true
+// keeps the full float32 bits of both operands in shared memory and splits each fragment word into
+// a TF32 part and a TF32 remainder after ldmatrix: three mma per product (mma3) give float32
+// accuracy at a third of the TF32 rate, well above FFMA (cuDNN runs Winograd-style algorithms there).
+// Each stage's products are added to a second, round-to-nearest float32 sum (fold): the tensor
+// cores' own accumulation rounds toward zero, and summed over all of K that bias reached 1.4e-5.
+//
 // Epilogue: accumulators -> shared [n][m] (stride BM+4 for NCHW: conflict-free writes; BM+1 for
 // channels_last: conflict-free channel-major reads) -> output + bias, cast. The 64-bit output offset
 // of each tile row is computed once per block into a shared table. NCHW: consecutive threads walk
 // pixels of a channel; channels_last: consecutive threads walk channels of a pixel.
 //
-// Resources (ptxas, sm_90 and sm_80): 126-128 registers, no spills, no stack frame, for all 24
-// instantiations (3 types x BN 64/128 x KW 16/32 x int32/int64 offsets); __launch_bounds__(256, 2).
+// Resources (ptxas, sm_90 and sm_80): 126-128 registers, no spills, no stack frame, for the 24
+// instantiations of 3 types x BN 64/128 x KW 16/32 x int32/int64 offsets, __launch_bounds__(256, 2);
+// the 8 3xTF32 ones hold a second set of 64 accumulators (see fold) in 223-227 registers, one
+// block per SM.
 // Dynamic shared memory: 2 stages x (BM + BN) x (KW + 4) words = 73,728 B (BN 128, KW 32) or
 // 92,160 B (BN 64, KW 32), at least the 66-68 KB epilogue stage; plus 3-8 KB static tables.
 // Two blocks (16 warps) per SM.
@@ -69,6 +78,7 @@
 
 #include "element.cuh"
 #include "launch.h"
+#include "shared_memory_limit.cuh"
 
 namespace tconv {
 namespace cuda {
@@ -87,12 +97,17 @@ __device__ __forceinline__ uint32_t to_tf32(float v) {
   return r;
 }
 
-// A word of the A or B operand built from values at k and k+1 (k+1 unused for TF32).
-__device__ __forceinline__ uint32_t make_word(float lo, float) { return to_tf32(lo); }
-__device__ __forceinline__ uint32_t make_word(__half lo, __half hi) {
+// A word of the A or B operand built from values at k and k+1 (k+1 unused for TF32). Split: the
+// 3xTF32 mode keeps the full float32 bits and splits them after the fragment loads (see mma3).
+template <bool Split> __device__ __forceinline__ uint32_t make_word(float lo, float) {
+  return Split ? __float_as_uint(lo) : to_tf32(lo);
+}
+template <bool Split> __device__ __forceinline__ uint32_t make_word(__half lo, __half hi);
+template <bool Split> __device__ __forceinline__ uint32_t make_word(__nv_bfloat16 lo, __nv_bfloat16 hi);
+template <> __device__ __forceinline__ uint32_t make_word<false>(__half lo, __half hi) {
   return uint32_t(__half_as_ushort(lo)) | (uint32_t(__half_as_ushort(hi)) << 16);
 }
-__device__ __forceinline__ uint32_t make_word(__nv_bfloat16 lo, __nv_bfloat16 hi) {
+template <> __device__ __forceinline__ uint32_t make_word<false>(__nv_bfloat16 lo, __nv_bfloat16 hi) {
   return uint32_t(__bfloat16_as_ushort(lo)) | (uint32_t(__bfloat16_as_ushort(hi)) << 16);
 }
 
@@ -119,6 +134,24 @@ __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint3
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// 3xTF32 (strict float32): x = big + small, big = tf32(x), small = tf32(x - big) (the subtraction
+// is exact). Three TF32 products, small terms first, give a*b to about float32 accuracy:
+// big_a*big_b + big_a*small_b + small_a*big_b (small_a*small_b, ~2^-22 relative, is dropped).
+__device__ __forceinline__ void split_tf32(uint32_t x, uint32_t& big, uint32_t& small) {
+  big = to_tf32(__uint_as_float(x));
+  small = to_tf32(__uint_as_float(x) - __uint_as_float(big));
+}
+__device__ __forceinline__ void mma3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  uint32_t a_big[4], a_small[4], b_big[2], b_small[2];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) split_tf32(a[i], a_big[i], a_small[i]);
+  split_tf32(b0, b_big[0], b_small[0]);
+  split_tf32(b1, b_big[1], b_small[1]);
+  mma(c, a_small, b_big[0], b_big[1], 0.0f);
+  mma(c, a_big, b_small[0], b_small[1], 0.0f);
+  mma(c, a_big, b_big[0], b_big[1], 0.0f);
 }
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t address) {
@@ -194,7 +227,7 @@ Config choose_config(const ConvArgs& args) {
 }
 
 // packed[group][kh][kw][out channel < cout_padded][in-channel word < cin_words]; zero padding.
-template <typename T>
+template <typename T, bool Split>
 __global__ void pack_weights_kernel(const T* __restrict__ weight, uint32_t* __restrict__ packed,
                                     ConvTransposeGeometry g, int64_t cin_words, int64_t cout_padded) {
   constexpr int P = WordPack<T>::values;
@@ -216,7 +249,7 @@ __global__ void pack_weights_kernel(const T* __restrict__ weight, uint32_t* __re
       if (ci < cin_g && co < cout_g)
         v[p] = weight[(((group * cin_g + ci) * cout_g + co) * KH + kh) * KW + kw];
     }
-    packed[i] = make_word(v[0], v[1]);
+    packed[i] = make_word<Split>(v[0], v[1]);
   }
 }
 
@@ -261,8 +294,9 @@ struct Shape {
   static_assert(kThreads % BN == 0 && kThreads % BM == 0, "epilogue mappings");
 };
 
-template <typename T, int BN, int KW, typename Step>
-__global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmArgs args) {
+// Split: float32 in 3xTF32 (strict float32 accuracy), see mma3.
+template <typename T, int BN, int KW, typename Step, bool Split>
+__global__ void __launch_bounds__(kThreads, Split ? 1 : 2) implicit_gemm_kernel(const GemmArgs args) {
   using Sh = Shape<T, BN, KW>;
   constexpr int P = Sh::P, BM = Sh::BM, S = Sh::S;
   extern __shared__ __align__(16) uint32_t smem[];
@@ -428,7 +462,7 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
     for (int j = 0; j < Sh::CG; ++j) {
       uint32_t w[4];
 #pragma unroll
-      for (int e = 0; e < 4; ++e) w[e] = pix_in ? make_word(raw[j][e][0], raw[j][e][P - 1]) : 0u;
+      for (int e = 0; e < 4; ++e) w[e] = pix_in ? make_word<Split>(raw[j][e][0], raw[j][e][P - 1]) : 0u;
       const int group_index = h * Sh::GPT + c * Sh::CG + j;
       st_shared_v4(row + group_index * 16, w[0], w[1], w[2], w[3]);
     }
@@ -441,6 +475,37 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
     for (int j = 0; j < 4; ++j)
 #pragma unroll
       for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
+  // 3xTF32 only: the tensor cores round their float32 accumulation toward zero, a bias that grows
+  // with the number of mma summed into one accumulator (measured: 1.4e-5 norm-wise at K = 2048,
+  // over the 1e-5 bar). Each stage's products are summed in acc, then added to `total` in ordinary
+  // round-to-nearest float32, so the bias stays that of one stage (at most 12 mma).
+  float total[4][4][4];
+  // to_total: total += acc, acc = 0; from_total: acc = total (for the epilogue).
+  auto fold = [&](bool to_total) {
+    if constexpr (Split) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+#pragma unroll
+          for (int r = 0; r < 4; ++r) {
+            if (to_total) {
+              total[i][j][r] += acc[i][j][r];
+              acc[i][j][r] = 0.0f;
+            } else {
+              acc[i][j][r] = total[i][j][r];
+            }
+          }
+    }
+  };
+  if constexpr (Split) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) total[i][j][r] = 0.0f;
+  }
 
   const int warp_m = warp % Sh::WARPS_M, warp_n = warp / Sh::WARPS_M;
   // ldmatrix row addresses of this lane (stage 0, k-step 0).
@@ -471,8 +536,13 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
       uint32_t af[4];
       ldmatrix_x4(af, a_addr + mt * 16 * S * 4);
 #pragma unroll
-      for (int nt = 0; nt < 4; ++nt)
-        mma(acc[mt][nt], af, bf[nt / 2][(nt % 2) * 2], bf[nt / 2][(nt % 2) * 2 + 1], T(0.0f));
+      for (int nt = 0; nt < 4; ++nt) {
+        const uint32_t b0 = bf[nt / 2][(nt % 2) * 2], b1 = bf[nt / 2][(nt % 2) * 2 + 1];
+        if constexpr (Split)
+          mma3(acc[mt][nt], af, b0, b1);
+        else
+          mma(acc[mt][nt], af, b0, b1, T(0.0f));
+      }
     }
   };
 
@@ -509,10 +579,13 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
       for (int u = 0; u < UPC; ++u) compute_unit(buffer, c * UPC + u);
       if (has_next) store_chunk(c, buffer ^ 1);
     }
+    fold(true);
     if (has_next) advance();
     cp_async_wait_all();
     __syncthreads();
   }
+
+  fold(false);
 
   // Epilogue: accumulators -> shared [n][m] -> output (+ bias, cast), in the output's layout.
   // The K loop's last barrier ordered every fragment read before this reuse of the buffer; with no
@@ -564,22 +637,20 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(const GemmAr
   }
 }
 
-template <typename T, int BN, int KW, typename Step>
+template <typename T, int BN, int KW, typename Step, bool Split>
 cudaError_t launch_kernel(const GemmArgs& args, int64_t blocks, cudaStream_t stream) {
   using Sh = Shape<T, BN, KW>;
-  auto kernel = implicit_gemm_kernel<T, BN, KW, Step>;
-  // Above 48 KB of dynamic shared memory needs an opt-in (per device, so set on every launch).
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(Sh::SMEM_BYTES));
+  constexpr auto kernel = implicit_gemm_kernel<T, BN, KW, Step, Split>;
+  const cudaError_t e = allow_dynamic_shared_memory<kernel>(Sh::SMEM_BYTES);
   if (e != cudaSuccess) return e;
   kernel<<<static_cast<unsigned>(blocks), kThreads, Sh::SMEM_BYTES, stream>>>(args);
   return cudaGetLastError();
 }
 
-template <typename T, int BN, int KW>
+template <typename T, bool Split, int BN, int KW>
 cudaError_t launch_step(const GemmArgs& args, bool wide, int64_t blocks, cudaStream_t stream) {
-  return wide ? launch_kernel<T, BN, KW, int64_t>(args, blocks, stream)
-              : launch_kernel<T, BN, KW, int32_t>(args, blocks, stream);
+  return wide ? launch_kernel<T, BN, KW, int64_t, Split>(args, blocks, stream)
+              : launch_kernel<T, BN, KW, int32_t, Split>(args, blocks, stream);
 }
 
 template <typename T>
@@ -587,7 +658,7 @@ int block_m(int bn) {
   return bn == 128 ? Shape<T, 128, 32>::BM : Shape<T, 64, 32>::BM;
 }
 
-template <typename T>
+template <typename T, bool Split = false>
 cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t stream) {
   const ConvTransposeGeometry& g = conv.geometry;
   const Config cfg = choose_config<T>(conv);
@@ -609,7 +680,7 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
 
   const int64_t packed_words = g.groups * g.h.kernel * g.w.kernel * args.cin_words * args.cout_padded;
   const int64_t pack_blocks = std::min<int64_t>((packed_words + 255) / 256, 4096);
-  pack_weights_kernel<T><<<static_cast<unsigned>(pack_blocks), 256, 0, stream>>>(
+  pack_weights_kernel<T, Split><<<static_cast<unsigned>(pack_blocks), 256, 0, stream>>>(
       static_cast<const T*>(conv.weight), static_cast<uint32_t*>(workspace), g, args.cin_words,
       args.cout_padded);
   cudaError_t e = cudaGetLastError();
@@ -622,10 +693,10 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   // The K loop counts tiles in int: taps x channel tiles of one phase.
   if (g.h.kernel * g.w.kernel * (args.cin_words / cfg.kw) > 0x7fffffff) return cudaErrorInvalidConfiguration;
   if (cfg.bn == 128)
-    return cfg.kw == 32 ? launch_step<T, 128, 32>(args, cfg.wide, blocks, stream)
-                        : launch_step<T, 128, 16>(args, cfg.wide, blocks, stream);
-  return cfg.kw == 32 ? launch_step<T, 64, 32>(args, cfg.wide, blocks, stream)
-                      : launch_step<T, 64, 16>(args, cfg.wide, blocks, stream);
+    return cfg.kw == 32 ? launch_step<T, Split, 128, 32>(args, cfg.wide, blocks, stream)
+                        : launch_step<T, Split, 128, 16>(args, cfg.wide, blocks, stream);
+  return cfg.kw == 32 ? launch_step<T, Split, 64, 32>(args, cfg.wide, blocks, stream)
+                      : launch_step<T, Split, 64, 16>(args, cfg.wide, blocks, stream);
 }
 
 template <typename T>
@@ -639,9 +710,9 @@ size_t workspace_bytes_typed(const ConvArgs& args) {
 
 }  // namespace
 
-bool implicit_gemm_supported(const ConvArgs& args, bool allow_tf32) {
+bool implicit_gemm_supported(const ConvArgs& args) {
   switch (args.dtype) {
-    case DType::Float32: return allow_tf32;
+    case DType::Float32:
     case DType::Float16:
     case DType::BFloat16: return true;
     case DType::Float64: return false;
@@ -661,7 +732,9 @@ size_t implicit_gemm_workspace_bytes(const ConvArgs& args) {
 
 cudaError_t launch_implicit_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream) {
   switch (args.dtype) {
-    case DType::Float32: return launch_typed<float>(args, workspace, stream);
+    case DType::Float32:
+      return args.allow_tf32 ? launch_typed<float>(args, workspace, stream)
+                             : launch_typed<float, true>(args, workspace, stream);
     case DType::Float16: return launch_typed<__half>(args, workspace, stream);
     case DType::BFloat16: return launch_typed<__nv_bfloat16>(args, workspace, stream);
     case DType::Float64: return cudaErrorInvalidValue;

@@ -27,17 +27,20 @@ struct ConvArgs {
   bool output_channels_last;
   ConvTransposeGeometry geometry;
   DType dtype;
+  // float32 math, torch's switch (allowTF32CuDNN): true = TF32 tensor cores, false = full float32
+  // accuracy (FFMA, or the tensor cores' 3xTF32 split).
+  bool allow_tf32 = true;
 };
 
-// One-pass kernel: every output element (bias-only phases included) written exactly once through
-// shared-memory staging with 16-byte stores; FFMA (float64 FMA for float64) accumulation. Correct
-// for every shape; the fast path for memory-bound shapes, strict float32 and float64.
+// One-pass kernel: every output element (bias-only phases included) written exactly once by the
+// same launch, coalesced stores, FFMA (float64 FMA for float64) accumulation. Correct for every
+// shape; the fast path for memory-bound shapes, thin layers and float64.
 cudaError_t launch_direct(const ConvArgs& args, cudaStream_t stream);
 
-// Tensor-core implicit GEMM (mma.sync: TF32 for float32 when TF32 is allowed, bf16/fp16 with
-// float32 accumulators). `workspace` holds implicit_gemm_workspace_bytes(args) bytes for the
-// weights packed per call.
-bool implicit_gemm_supported(const ConvArgs& args, bool allow_tf32);
+// Tensor-core implicit GEMM (mma.sync: TF32 for float32 when TF32 is allowed, 3xTF32 when it is
+// not, bf16/fp16 with float32 accumulators). `workspace` holds implicit_gemm_workspace_bytes(args)
+// bytes for the weights packed per call.
+bool implicit_gemm_supported(const ConvArgs& args);
 size_t implicit_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_implicit_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
