@@ -25,38 +25,53 @@ cuda::DType to_kernel_dtype(at::ScalarType type) {
   }
 }
 
-enum class KernelChoice { Automatic, Direct, ImplicitGemm };
+enum class Kernel { Direct, ImplicitGemm, WindowGemm };
 
-// TCONV_CUDA_KERNEL=direct|gemm pins the kernel (benchmarks and tests of each path); read once.
-KernelChoice kernel_override() {
-  static const KernelChoice choice = [] {
+// TCONV_CUDA_KERNEL=direct|gemm|window pins the kernel (benchmarks and tests of each path); read
+// once. A pinned tensor-core kernel still declines what it can't do (float64; the window kernel
+// also shapes its plan can't hold), which then goes to the next path: window -> gemm -> direct.
+enum class Override { Automatic, Direct, ImplicitGemm, WindowGemm };
+Override kernel_override() {
+  static const Override choice = [] {
     const char* value = std::getenv("TCONV_CUDA_KERNEL");
-    if (value == nullptr || *value == 0) return KernelChoice::Automatic;
-    if (std::strcmp(value, "direct") == 0) return KernelChoice::Direct;
-    if (std::strcmp(value, "gemm") == 0) return KernelChoice::ImplicitGemm;
-    TORCH_CHECK(false, "TCONV_CUDA_KERNEL must be 'direct' or 'gemm', got '", value, "'");
+    if (value == nullptr || *value == 0) return Override::Automatic;
+    if (std::strcmp(value, "direct") == 0) return Override::Direct;
+    if (std::strcmp(value, "gemm") == 0) return Override::ImplicitGemm;
+    if (std::strcmp(value, "window") == 0) return Override::WindowGemm;
+    TORCH_CHECK(false, "TCONV_CUDA_KERNEL must be 'direct', 'gemm' or 'window', got '", value, "'");
   }();
   return choice;
 }
 
-// Tensor cores pay once both GEMM sides have some width: at least 16 input and 16 output channels
-// per group. Thinner problems are memory-bound (depthwise, few channels, 3-channel RGB heads) and
-// the one-pass kernel streams them. It also wins where each output element takes few
-// multiply-adds (large strides: most of the output is bias-only): measured on the H100,
+// Tensor cores pay once the GEMM's K side has some width (at least 16 input channels per group)
+// and each output element takes enough multiply-adds. Thin problems are memory-bound (depthwise,
+// few channels) and the one-pass kernel streams them. It also wins where each output element takes
+// few multiply-adds (large strides: most of the output is bias-only): measured on the H100,
 // KernelBench 81 (about 12 per output) ran 0.67 ms one-pass against 1.64 ms in the TF32 GEMM, and
 // 0.70 against 0.79 ms in bf16; the U-Net 2x2/s2 layer (128 per output) is 2.3x faster in the GEMM.
-bool use_implicit_gemm(const cuda::ConvArgs& args) {
-  if (!cuda::implicit_gemm_supported(args)) return false;
-  switch (kernel_override()) {
-    case KernelChoice::Direct: return false;
-    case KernelChoice::ImplicitGemm: return true;
-    case KernelChoice::Automatic: break;
-  }
+bool tensor_cores_pay(const cuda::ConvArgs& args) {
   const ConvTransposeGeometry& g = args.geometry;
-  if (g.out_channels_per_group() < 16 || g.in_channels_per_group() < 16) return false;
+  if (g.in_channels_per_group() < 16) return false;
   const double outputs = double(g.batch) * g.out_channels * g.h.out * g.w.out;
-  const double macs_per_output = double(g.multiply_adds()) / outputs;
-  return macs_per_output >= 32.0;
+  return double(g.multiply_adds()) / outputs >= 32.0;
+}
+
+Kernel choose_kernel(const cuda::ConvArgs& args) {
+  const bool gemm = cuda::implicit_gemm_supported(args);
+  const bool window = cuda::window_gemm_supported(args);
+  switch (kernel_override()) {
+    case Override::Direct: return Kernel::Direct;
+    case Override::ImplicitGemm: return gemm ? Kernel::ImplicitGemm : Kernel::Direct;
+    case Override::WindowGemm:
+      return window ? Kernel::WindowGemm : gemm ? Kernel::ImplicitGemm : Kernel::Direct;
+    case Override::Automatic: break;
+  }
+  if (!tensor_cores_pay(args)) return Kernel::Direct;
+  if (window && cuda::window_gemm_preferred(args)) return Kernel::WindowGemm;
+  // Fewer than 16 output channels per group (RGB heads) stream faster one-pass than on 64-wide
+  // GEMM tiles (dcgan_64to3: 0.37 ms one-pass, 0.80 in the GEMM, 0.49 in the window kernel's
+  // 8-wide tiles in TF32).
+  return gemm && args.geometry.out_channels_per_group() >= 16 ? Kernel::ImplicitGemm : Kernel::Direct;
 }
 
 at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weight,
@@ -86,13 +101,21 @@ at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weig
   args.allow_tf32 = at::globalContext().allowTF32CuDNN();
 
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  if (use_implicit_gemm(args)) {
-    const at::Tensor workspace = at::empty(
-        {static_cast<int64_t>(cuda::implicit_gemm_workspace_bytes(args))},
-        problem.input.options().dtype(at::kByte));
-    C10_CUDA_CHECK(cuda::launch_implicit_gemm(args, workspace.data_ptr(), stream));
-  } else {
-    C10_CUDA_CHECK(cuda::launch_direct(args, stream));
+  auto workspace = [&](size_t bytes) {
+    return at::empty({static_cast<int64_t>(bytes)}, problem.input.options().dtype(at::kByte));
+  };
+  switch (choose_kernel(args)) {
+    case Kernel::WindowGemm: {
+      const at::Tensor packed = workspace(cuda::window_gemm_workspace_bytes(args));
+      C10_CUDA_CHECK(cuda::launch_window_gemm(args, packed.data_ptr(), stream));
+      break;
+    }
+    case Kernel::ImplicitGemm: {
+      const at::Tensor packed = workspace(cuda::implicit_gemm_workspace_bytes(args));
+      C10_CUDA_CHECK(cuda::launch_implicit_gemm(args, packed.data_ptr(), stream));
+      break;
+    }
+    case Kernel::Direct: C10_CUDA_CHECK(cuda::launch_direct(args, stream)); break;
   }
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return problem.finish(output);

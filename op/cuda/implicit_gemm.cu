@@ -79,70 +79,20 @@
 #include "element.cuh"
 #include "launch.h"
 #include "shared_memory_limit.cuh"
+#include "tensor_core.cuh"
 
 namespace tconv {
 namespace cuda {
 namespace {
 
+using namespace tensor_core;
+
 constexpr int kThreads = 256;
 constexpr int kWarpM = 64;  // warp tile
 constexpr int kWarpN = 32;
 
-template <typename T> struct WordPack { static constexpr int values = 2; };  // bf16, fp16
-template <> struct WordPack<float> { static constexpr int values = 1; };
-
-__device__ __forceinline__ uint32_t to_tf32(float v) {
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
-  return r;
-}
-
-// A word of the A or B operand built from values at k and k+1 (k+1 unused for TF32). Split: the
-// 3xTF32 mode keeps the full float32 bits and splits them after the fragment loads (see mma3).
-template <bool Split> __device__ __forceinline__ uint32_t make_word(float lo, float) {
-  return Split ? __float_as_uint(lo) : to_tf32(lo);
-}
-template <bool Split> __device__ __forceinline__ uint32_t make_word(__half lo, __half hi);
-template <bool Split> __device__ __forceinline__ uint32_t make_word(__nv_bfloat16 lo, __nv_bfloat16 hi);
-template <> __device__ __forceinline__ uint32_t make_word<false>(__half lo, __half hi) {
-  return uint32_t(__half_as_ushort(lo)) | (uint32_t(__half_as_ushort(hi)) << 16);
-}
-template <> __device__ __forceinline__ uint32_t make_word<false>(__nv_bfloat16 lo, __nv_bfloat16 hi) {
-  return uint32_t(__bfloat16_as_ushort(lo)) | (uint32_t(__bfloat16_as_ushort(hi)) << 16);
-}
-
-__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
-                                    float) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
-                                    __nv_bfloat16) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
-                                    __half) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// 3xTF32 (strict float32): x = big + small, big = tf32(x), small = tf32(x - big) (the subtraction
-// is exact). Three TF32 products, small terms first, give a*b to about float32 accuracy:
+// 3xTF32 product of one m16n8 tile: split both operands (split_tf32), three mma, small terms first:
 // big_a*big_b + big_a*small_b + small_a*big_b (small_a*small_b, ~2^-22 relative, is dropped).
-__device__ __forceinline__ void split_tf32(uint32_t x, uint32_t& big, uint32_t& small) {
-  big = to_tf32(__uint_as_float(x));
-  small = to_tf32(__uint_as_float(x) - __uint_as_float(big));
-}
 __device__ __forceinline__ void mma3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
   uint32_t a_big[4], a_small[4], b_big[2], b_small[2];
 #pragma unroll
@@ -152,30 +102,6 @@ __device__ __forceinline__ void mma3(float (&c)[4], const uint32_t (&a)[4], uint
   mma(c, a_small, b_big[0], b_big[1], 0.0f);
   mma(c, a_big, b_small[0], b_small[1], 0.0f);
   mma(c, a_big, b_big[0], b_big[1], 0.0f);
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-
-__device__ __forceinline__ void cp_async16(uint32_t smem_address, const void* global) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_address), "l"(global)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
-__device__ __forceinline__ void st_shared_v4(uint32_t address, uint32_t a, uint32_t b, uint32_t c,
-                                             uint32_t d) {
-  asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};\n" ::"r"(address), "r"(a), "r"(b), "r"(c),
-               "r"(d)
-               : "memory");
-}
-
-__device__ __forceinline__ uint32_t shared_address(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,33 +150,6 @@ Config choose_config(const ConvArgs& args) {
                                  (g.w.in - 1) * mag(st.w) <= int64_t(0x7fffffff) &&
              group_words <= int64_t(0x7fffffff));
   return c;
-}
-
-// packed[group][kh][kw][out channel < cout_padded][in-channel word < cin_words]; zero padding.
-template <typename T, bool Split>
-__global__ void pack_weights_kernel(const T* __restrict__ weight, uint32_t* __restrict__ packed,
-                                    ConvTransposeGeometry g, int64_t cin_words, int64_t cout_padded) {
-  constexpr int P = WordPack<T>::values;
-  const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
-  const int64_t KH = g.h.kernel, KW = g.w.kernel;
-  const int64_t total = g.groups * KH * KW * cout_padded * cin_words;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t r = i;
-    const int64_t cw = r % cin_words; r /= cin_words;
-    const int64_t co = r % cout_padded; r /= cout_padded;
-    const int64_t kw = r % KW; r /= KW;
-    const int64_t kh = r % KH;
-    const int64_t group = r / KH;
-    T v[2] = {T(0.0f), T(0.0f)};
-#pragma unroll
-    for (int p = 0; p < P; ++p) {
-      const int64_t ci = cw * P + p;
-      if (ci < cin_g && co < cout_g)
-        v[p] = weight[(((group * cin_g + ci) * cout_g + co) * KH + kh) * KW + kw];
-    }
-    packed[i] = make_word<Split>(v[0], v[1]);
-  }
 }
 
 struct GemmArgs {
@@ -641,8 +540,10 @@ template <typename T, int BN, int KW, typename Step, bool Split>
 cudaError_t launch_kernel(const GemmArgs& args, int64_t blocks, cudaStream_t stream) {
   using Sh = Shape<T, BN, KW>;
   constexpr auto kernel = implicit_gemm_kernel<T, BN, KW, Step, Split>;
-  const cudaError_t e = allow_dynamic_shared_memory<kernel>(Sh::SMEM_BYTES);
+  int64_t limit = 0;
+  const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
   if (e != cudaSuccess) return e;
+  if (int64_t(Sh::SMEM_BYTES) > limit) return cudaErrorInvalidConfiguration;
   kernel<<<static_cast<unsigned>(blocks), kThreads, Sh::SMEM_BYTES, stream>>>(args);
   return cudaGetLastError();
 }

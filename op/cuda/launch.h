@@ -44,5 +44,22 @@ bool implicit_gemm_supported(const ConvArgs& args);
 size_t implicit_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_implicit_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
+// Window implicit GEMM (window_gemm.cu): the implicit GEMM with the input staged once per channel
+// chunk as the window a tile of R x C pixels of one phase reads over all its taps, each tap's A
+// fragments read from that window at a shifted offset. mma.sync like the implicit GEMM: TF32 for
+// float32 when args.allow_tf32, 3xTF32 when not, bf16/fp16 with float32 accumulators; no float64.
+// supported(): dtype, and the geometry: the window and all taps of a chunk fit shared memory (on
+// the current device), at most 64 taps per phase, tile fill >= 60%; else the implicit GEMM.
+// `workspace` holds window_gemm_workspace_bytes(args) bytes (the packed weights).
+bool window_gemm_supported(const ConvArgs& args);
+// Where the window kernel measured faster than the implicit GEMM (H100, session 3): phases with 9 or
+// more taps whose plan keeps 2 blocks per SM (KernelBench 57, 3x3: TF32 6.22 -> 5.50 ms, bf16
+// 4.30 -> 3.49 ms). With 21 taps (3x7) its weight stage leaves one block per SM and it lost (TF32
+// 3.27 -> 3.60 ms); with 1-4 taps per phase (U-Net, DCGAN) the window saves little and v6 was as
+// fast or faster; its 3xTF32 runs half-height tiles and lost to v6's everywhere.
+bool window_gemm_preferred(const ConvArgs& args);
+size_t window_gemm_workspace_bytes(const ConvArgs& args);
+cudaError_t launch_window_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace tconv

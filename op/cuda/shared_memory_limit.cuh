@@ -3,27 +3,40 @@
 
 #include <cuda_runtime_api.h>
 
-#include <atomic>
 #include <cstdint>
+#include <mutex>
 
 namespace tconv {
 namespace cuda {
 
-// cudaFuncSetAttribute is a driver call; the limit it raises is per device and function, so the
-// first launch on each device raises it and later launches skip it (a bit per device, per kernel:
-// `Kernel` is the kernel itself, so every instantiation has its own mask). Two threads racing on
-// the first launch both set the same value, which is harmless. Devices beyond 63 raise it every time.
+// Raises `Kernel`'s dynamic shared-memory limit to everything the current device allows (its
+// opt-in maximum less the kernel's static shared memory) and returns that limit in *bytes. The
+// driver calls run once per device and instantiation (`Kernel` is the kernel itself, so each
+// instantiation has its own flags); later launches only read the cached result. Raising to the
+// maximum rather than to one launch's size keeps the call valid for kernels whose shared memory
+// varies per call.
 template <auto Kernel>
-cudaError_t allow_dynamic_shared_memory(size_t bytes) {
-  static std::atomic<uint64_t> raised{0};
+cudaError_t raise_dynamic_shared_memory_limit(int64_t* bytes) {
+  constexpr int kMaxDevices = 64;
+  static std::once_flag once[kMaxDevices];
+  static cudaError_t status[kMaxDevices];
+  static int64_t limit[kMaxDevices];
   int device = 0;
   cudaError_t e = cudaGetDevice(&device);
   if (e != cudaSuccess) return e;
-  const uint64_t bit = device < 64 ? uint64_t(1) << device : 0;
-  if (bit != 0 && (raised.load(std::memory_order_acquire) & bit) != 0) return cudaSuccess;
-  e = cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
-  if (e == cudaSuccess) raised.fetch_or(bit, std::memory_order_release);
-  return e;
+  auto raise = [](int dev, int64_t* out) {
+    int optin = 0;
+    cudaFuncAttributes attributes;
+    cudaError_t s = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+    if (s == cudaSuccess) s = cudaFuncGetAttributes(&attributes, Kernel);
+    if (s != cudaSuccess) return s;
+    *out = int64_t(optin) - int64_t(attributes.sharedSizeBytes);
+    return cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(*out));
+  };
+  if (device < 0 || device >= kMaxDevices) return raise(device, bytes);
+  std::call_once(once[device], [&] { status[device] = raise(device, &limit[device]); });
+  *bytes = limit[device];
+  return status[device];
 }
 
 }  // namespace cuda
