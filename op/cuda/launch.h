@@ -61,5 +61,12 @@ bool window_gemm_preferred(const ConvArgs& args);
 size_t window_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_window_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
+// Hopper window GEMM (wgmma_gemm.cu, sm_90a): the window kernel's decomposition with wgmma reading
+// every tap's operand straight from the staged window. TF32 (when allowed), bf16, fp16; supported()
+// also needs a compute capability 9.0 device and a window of at most 512 pixels.
+bool wgmma_gemm_supported(const ConvArgs& args);
+size_t wgmma_gemm_workspace_bytes(const ConvArgs& args);
+cudaError_t launch_wgmma_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace tconv
