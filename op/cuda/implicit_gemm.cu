@@ -368,43 +368,9 @@ __global__ void __launch_bounds__(kThreads, Split ? 1 : 2) implicit_gemm_kernel(
   };
 
   float acc[4][4][4];
-#pragma unroll
-  for (int i = 0; i < 4; ++i)
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
-  // 3xTF32 only: the tensor cores round their float32 accumulation toward zero, a bias that grows
-  // with the number of mma summed into one accumulator (measured: 1.4e-5 norm-wise at K = 2048,
-  // over the 1e-5 bar). Each stage's products are summed in acc, then added to `total` in ordinary
-  // round-to-nearest float32, so the bias stays that of one stage (at most 12 mma).
-  float total[4][4][4];
-  // to_total: total += acc, acc = 0; from_total: acc = total (for the epilogue).
-  auto fold = [&](bool to_total) {
-    if constexpr (Split) {
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j)
-#pragma unroll
-          for (int r = 0; r < 4; ++r) {
-            if (to_total) {
-              total[i][j][r] += acc[i][j][r];
-              acc[i][j][r] = 0.0f;
-            } else {
-              acc[i][j][r] = total[i][j][r];
-            }
-          }
-    }
-  };
-  if constexpr (Split) {
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-#pragma unroll
-      for (int j = 0; j < 4; ++j)
-#pragma unroll
-        for (int r = 0; r < 4; ++r) total[i][j][r] = 0.0f;
-  }
+  clear<4, 4>(acc);
+  float total[4][4][4];  // 3xTF32 only (fold); unused otherwise
+  if constexpr (Split) clear<4, 4>(total);
 
   const int warp_m = warp % Sh::WARPS_M, warp_n = warp / Sh::WARPS_M;
   // ldmatrix row addresses of this lane (stage 0, k-step 0).
@@ -478,13 +444,13 @@ __global__ void __launch_bounds__(kThreads, Split ? 1 : 2) implicit_gemm_kernel(
       for (int u = 0; u < UPC; ++u) compute_unit(buffer, c * UPC + u);
       if (has_next) store_chunk(c, buffer ^ 1);
     }
-    fold(true);
+    if constexpr (Split) fold<4, 4>(total, acc);
     if (has_next) advance();
     cp_async_wait_all();
     __syncthreads();
   }
 
-  fold(false);
+  if constexpr (Split) assign<4, 4>(acc, total);
 
   // Epilogue: accumulators -> shared [n][m] -> output (+ bias, cast), in the output's layout.
   // The K loop's last barrier ordered every fragment read before this reuse of the buffer; with no
@@ -492,48 +458,12 @@ __global__ void __launch_bounds__(kThreads, Split ? 1 : 2) implicit_gemm_kernel(
   const bool channels_last = a.output_channels_last;
   const int cs = channels_last ? BM + 1 : BM + 4;
   float* c_stage = reinterpret_cast<float*>(smem);
-  {
-    const int fg = lane / 4, ft = lane % 4;
-#pragma unroll
-    for (int mt = 0; mt < 4; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < 4; ++nt) {
-        const int row = warp_m * kWarpM + mt * 16 + fg, col = warp_n * kWarpN + nt * 8 + 2 * ft;
-        c_stage[col * cs + row] = acc[mt][nt][0];
-        c_stage[(col + 1) * cs + row] = acc[mt][nt][1];
-        c_stage[col * cs + row + 8] = acc[mt][nt][2];
-        c_stage[(col + 1) * cs + row + 8] = acc[mt][nt][3];
-      }
-  }
+  stage_accumulators<4, 4>(c_stage, cs, acc, warp_m * kWarpM, warp_n * kWarpN);
   __syncthreads();
 
-  const T* bias = static_cast<const T*>(a.bias);
-  T* out = static_cast<T*>(a.output);
   const int co_count = static_cast<int>(cout_g - co_base < BN ? cout_g - co_base : BN);
-  const int64_t channel0 = group * cout_g + co_base;
-  if (!channels_last) {
-    // Consecutive threads take consecutive pixels of one channel: runs along output rows.
-    const int r = tid % BM;
-    const int64_t offset = row_offset[r];
-    if (offset >= 0) {
-      T* o = out + offset + channel0 * os.c;
-      for (int c = tid / BM; c < co_count; c += kThreads / BM) {
-        const float bias_v = bias ? to_acc(bias[channel0 + c]) : 0.0f;
-        o[c * os.c] = from_acc<T>(c_stage[c * cs + r] + bias_v);
-      }
-    }
-  } else {
-    // Consecutive threads take consecutive channels of one pixel: contiguous in channels_last.
-    const int c = tid % BN;
-    if (c < co_count) {
-      const float bias_v = bias ? to_acc(bias[channel0 + c]) : 0.0f;
-      T* o = out + (channel0 + c) * os.c;
-      for (int r = tid / BN; r < BM; r += kThreads / BN) {
-        const int64_t offset = row_offset[r];
-        if (offset >= 0) o[offset] = from_acc<T>(c_stage[c * cs + r] + bias_v);
-      }
-    }
-  }
+  store_tile<T, BM, BN, kThreads>(c_stage, cs, row_offset, static_cast<const T*>(a.bias), static_cast<T*>(a.output),
+                                  group * cout_g + co_base, co_count, os.c, channels_last);
 }
 
 template <typename T, int BN, int KW, typename Step, bool Split>
@@ -568,9 +498,7 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   args.cin_words = padded_cin_words<T>(g, cfg.kw);
   args.cout_padded = padded_cout(g, cfg.bn);
   args.packed_weight = static_cast<const uint32_t*>(workspace);
-  const int64_t Ho = g.h.out, Wo = g.w.out, C = g.out_channels;
-  args.output_strides = conv.output_channels_last ? Strides4{Ho * Wo * C, 1, Wo * C, C}
-                                                  : Strides4{C * Ho * Wo, Ho * Wo, Wo, 1};
+  args.output_strides = output_strides(conv);
   const int bm = block_m<T>(cfg.bn);
   const int64_t max_m = g.batch * g.h.max_phase_output_count() * g.w.max_phase_output_count();
   args.m_tiles = (max_m + bm - 1) / bm;
@@ -579,12 +507,7 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   args.cout_g = g.out_channels_per_group();
   args.ci_tiles = static_cast<int>(args.cin_words / cfg.kw);
 
-  const int64_t packed_words = g.groups * g.h.kernel * g.w.kernel * args.cin_words * args.cout_padded;
-  const int64_t pack_blocks = std::min<int64_t>((packed_words + 255) / 256, 4096);
-  pack_weights_kernel<T, Split><<<static_cast<unsigned>(pack_blocks), 256, 0, stream>>>(
-      static_cast<const T*>(conv.weight), static_cast<uint32_t*>(workspace), g, args.cin_words,
-      args.cout_padded);
-  cudaError_t e = cudaGetLastError();
+  cudaError_t e = pack_weights<T, Split>(conv.weight, workspace, g, args.cin_words, args.cout_padded, stream);
   if (e != cudaSuccess) return e;
 
   const int64_t blocks = g.h.stride * g.w.stride * args.n_tiles * args.m_tiles * g.groups;

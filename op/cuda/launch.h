@@ -32,6 +32,13 @@ struct ConvArgs {
   bool allow_tf32 = true;
 };
 
+// Strides of the freshly allocated output: contiguous NCHW, or channels_last.
+inline Strides4 output_strides(const ConvArgs& args) {
+  const ConvTransposeGeometry& g = args.geometry;
+  const int64_t Ho = g.h.out, Wo = g.w.out, C = g.out_channels;
+  return args.output_channels_last ? Strides4{Ho * Wo * C, 1, Wo * C, C} : Strides4{C * Ho * Wo, Ho * Wo, Wo, 1};
+}
+
 // One-pass kernel: every output element (bias-only phases included) written exactly once by the
 // same launch, coalesced stores, FFMA (float64 FMA for float64) accumulation. Correct for every
 // shape; the fast path for memory-bound shapes, thin layers and float64.

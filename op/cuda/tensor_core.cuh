@@ -10,9 +10,12 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cuda_runtime_api.h>
+
 #include <cstdint>
 
 #include "../geometry.h"
+#include "element.cuh"
 
 namespace tconv {
 namespace cuda {
@@ -125,6 +128,108 @@ __global__ void pack_weights_kernel(const T* __restrict__ weight, uint32_t* __re
         v[p] = weight[(((group * cin_g + ci) * cout_g + co) * KH + kh) * KW + kw];
     }
     packed[i] = make_word<Split>(v[0], v[1]);
+  }
+}
+
+// Accumulator tiles of the mma.sync kernels: MT x NT m16n8 fragments of 4 floats per thread.
+template <int MT, int NT> using Fragments = float[MT][NT][4];
+
+template <int MT, int NT> __device__ __forceinline__ void clear(Fragments<MT, NT>& x) {
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) x[i][j][r] = 0.0f;
+}
+
+// 3xTF32's second sum: the tensor cores round their float32 accumulation toward zero, a bias that
+// grows with the number of mma summed into one accumulator (measured: 1.4e-5 norm-wise at K = 2048,
+// over the 1e-5 bar). The kernels sum one K stage's products in acc, then add them to `total` in
+// ordinary round-to-nearest float32 and clear acc, so the bias stays that of one stage.
+template <int MT, int NT>
+__device__ __forceinline__ void fold(Fragments<MT, NT>& total, Fragments<MT, NT>& acc) {
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        total[i][j][r] += acc[i][j][r];
+        acc[i][j][r] = 0.0f;
+      }
+}
+
+template <int MT, int NT>
+__device__ __forceinline__ void assign(Fragments<MT, NT>& dst, const Fragments<MT, NT>& src) {
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) dst[i][j][r] = src[i][j][r];
+}
+
+// A warp's accumulators (its tile starts at pixel row0, channel col0 of the block tile) ->
+// c_stage[channel * cs + pixel], the epilogue's shared-memory stage.
+template <int MT, int NT>
+__device__ __forceinline__ void stage_accumulators(float* c_stage, int cs, const Fragments<MT, NT>& acc, int row0,
+                                                   int col0) {
+  const int lane = threadIdx.x % 32, fg = lane / 4, ft = lane % 4;
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      const int row = row0 + mt * 16 + fg, col = col0 + nt * 8 + 2 * ft;
+      c_stage[col * cs + row] = acc[mt][nt][0];
+      c_stage[(col + 1) * cs + row] = acc[mt][nt][1];
+      c_stage[col * cs + row + 8] = acc[mt][nt][2];
+      c_stage[(col + 1) * cs + row + 8] = acc[mt][nt][3];
+    }
+}
+
+// Launches pack_weights_kernel on the stream (nothing for an empty weight) and returns its status.
+template <typename T, bool Split>
+cudaError_t pack_weights(const void* weight, void* packed, const ConvTransposeGeometry& g, int64_t cin_words,
+                         int64_t cout_padded, cudaStream_t stream) {
+  const int64_t words = g.groups * g.h.kernel * g.w.kernel * cout_padded * cin_words;
+  if (words == 0) return cudaSuccess;
+  const int64_t blocks = (words + 255) / 256 < 4096 ? (words + 255) / 256 : 4096;
+  pack_weights_kernel<T, Split><<<static_cast<unsigned>(blocks), 256, 0, stream>>>(
+      static_cast<const T*>(weight), static_cast<uint32_t*>(packed), g, cin_words, cout_padded);
+  return cudaGetLastError();
+}
+
+// The GEMMs' epilogue: a tile's accumulators, staged in shared memory as c_stage[n * cs + m]
+// (co_count output channels x BM pixels), go to the output with the bias added and the dtype cast.
+// row_offset[m] is pixel m's output offset (channel 0), -1 past the phase. NCHW: consecutive
+// threads take consecutive pixels of one channel (runs along output rows); channels_last:
+// consecutive channels of one pixel (contiguous). Called by all kThreads threads of the block.
+template <typename T, int BM, int BN, int kThreads>
+__device__ __forceinline__ void store_tile(const float* c_stage, int cs, const int64_t* row_offset,
+                                           const T* bias, T* out, int64_t channel0, int co_count,
+                                           int64_t channel_stride, bool channels_last) {
+  const int tid = threadIdx.x;
+  if (!channels_last) {
+    const int r = tid % BM;
+    const int64_t offset = row_offset[r];
+    if (offset >= 0) {
+      T* o = out + offset + channel0 * channel_stride;
+      for (int c = tid / BM; c < co_count; c += kThreads / BM) {
+        const float bias_v = bias ? to_acc(load_readonly(bias + channel0 + c)) : 0.0f;
+        o[c * channel_stride] = from_acc<T>(c_stage[c * cs + r] + bias_v);
+      }
+    }
+  } else {
+    const int c = tid % BN;
+    if (c < co_count) {
+      const float bias_v = bias ? to_acc(load_readonly(bias + channel0 + c)) : 0.0f;
+      T* o = out + (channel0 + c) * channel_stride;
+      for (int r = tid / BN; r < BM; r += kThreads / BN) {
+        const int64_t offset = row_offset[r];
+        if (offset >= 0) o[offset] = from_acc<T>(c_stage[c * cs + r] + bias_v);
+      }
+    }
   }
 }
 

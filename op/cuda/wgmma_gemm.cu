@@ -277,30 +277,10 @@ __global__ void __launch_bounds__(kThreads, min_blocks<BN, KW>()) wgmma_gemm_ker
     }
   }
   __syncthreads();
-  const T* bias = static_cast<const T*>(a.bias);
-  T* out = static_cast<T*>(a.output);
   const int co_count = static_cast<int>(args.cout_g - co_base < BN ? args.cout_g - co_base : BN);
-  const int64_t channel0 = bc.group * args.cout_g + co_base;
-  if (!a.output_channels_last) {
-    const int64_t offset = row_offset[tid];  // one tile pixel per thread (kBM == kThreads)
-    if (offset >= 0) {
-      T* o = out + offset + channel0 * os.c;
-      for (int c = 0; c < co_count; ++c) {
-        const float bias_v = bias ? to_acc(load_readonly(bias + channel0 + c)) : 0.0f;
-        o[c * os.c] = from_acc<T>(c_stage[c * kStride + tid] + bias_v);
-      }
-    }
-  } else {
-    const int c = tid % BN;
-    if (c < co_count) {
-      const float bias_v = bias ? to_acc(load_readonly(bias + channel0 + c)) : 0.0f;
-      T* o = out + (channel0 + c) * os.c;
-      for (int m = tid / BN; m < kBM; m += kThreads / BN) {
-        const int64_t offset = row_offset[m];
-        if (offset >= 0) o[offset] = from_acc<T>(c_stage[c * kStride + m] + bias_v);
-      }
-    }
-  }
+  store_tile<T, kBM, BN, kThreads>(c_stage, kStride, row_offset, static_cast<const T*>(a.bias),
+                                   static_cast<T*>(a.output), bc.group * args.cout_g + co_base, co_count, os.c,
+                                   a.output_channels_last);
 #elif defined(__CUDA_ARCH__)
   __trap();  // never launched: supported() requires the sm_90a code's device
 #endif
@@ -406,9 +386,7 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   WgmmaArgs args;
   args.conv = conv;
   args.packed_weight = static_cast<const uint32_t*>(workspace);
-  const int64_t Ho = g.h.out, Wo = g.w.out, C = g.out_channels;
-  args.output_strides = conv.output_channels_last ? Strides4{Ho * Wo * C, 1, Wo * C, C}
-                                                  : Strides4{C * Ho * Wo, Ho * Wo, Wo, 1};
+  args.output_strides = output_strides(conv);
   args.dims = plan.dims;
   args.cin_words = plan.cin_words;
   args.cout_padded = plan.cout_padded;
@@ -420,12 +398,7 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   args.stage_bytes = plan.stage_bytes;
   args.scratch = plan.scratch;
 
-  const int64_t packed_words = g.groups * g.h.kernel * g.w.kernel * plan.cout_padded * plan.cin_words;
-  const int64_t pack_blocks = std::min<int64_t>((packed_words + 255) / 256, 4096);
-  pack_weights_kernel<T, false><<<static_cast<unsigned>(pack_blocks), 256, 0, stream>>>(
-      static_cast<const T*>(conv.weight), static_cast<uint32_t*>(workspace), g, plan.cin_words,
-      plan.cout_padded);
-  const cudaError_t e = cudaGetLastError();
+  const cudaError_t e = pack_weights<T, false>(conv.weight, workspace, g, plan.cin_words, plan.cout_padded, stream);
   if (e != cudaSuccess) return e;
   if (plan.kw == 16)
     return plan.bn == 64 ? launch_kernel<T, 64, 16>(args, plan, stream)

@@ -177,41 +177,9 @@ __global__ void __launch_bounds__(kThreads, Tile<CFG, Split>::MIN_BLOCKS) window
                                                  tid & (C - 1), os.n, os.h, os.w);
 
   float acc[MT][NT][4];
-#pragma unroll
-  for (int i = 0; i < MT; ++i)
-#pragma unroll
-    for (int j = 0; j < NT; ++j)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
-  // 3xTF32 only: each chunk's products are summed in acc, then folded into `total` in ordinary
-  // round-to-nearest float32; the tensor cores' accumulation rounds toward zero, a bias that over
-  // all of K exceeded the 1e-5 bar (implicit_gemm.cu measured 1.4e-5 at K = 2048).
-  float total[MT][NT][4];
-  auto fold = [&](bool to_total) {
-    if constexpr (Split) {
-#pragma unroll
-      for (int i = 0; i < MT; ++i)
-#pragma unroll
-        for (int j = 0; j < NT; ++j)
-#pragma unroll
-          for (int r = 0; r < 4; ++r) {
-            if (to_total) {
-              total[i][j][r] += acc[i][j][r];
-              acc[i][j][r] = 0.0f;
-            } else {
-              acc[i][j][r] = total[i][j][r];
-            }
-          }
-    }
-  };
-  if constexpr (Split) {
-#pragma unroll
-    for (int i = 0; i < MT; ++i)
-#pragma unroll
-      for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int r = 0; r < 4; ++r) total[i][j][r] = 0.0f;
-  }
+  clear<MT, NT>(acc);
+  float total[MT][NT][4];  // 3xTF32 only (tensor_core.cuh's fold); unused otherwise
+  if constexpr (Split) clear<MT, NT>(total);
 
   const int warp_m = warp % WM, warp_n = warp / WM;
   const int taps = static_cast<int>(pw.taps);
@@ -423,12 +391,12 @@ __global__ void __launch_bounds__(kThreads, Tile<CFG, Split>::MIN_BLOCKS) window
         }
         if (has_next) store_round(p, nxt);
       }
-      fold(true);
+      if constexpr (Split) fold<MT, NT>(total, acc);
       cp_async_wait_all();
       __syncthreads();
     }
   }
-  fold(false);
+  if constexpr (Split) assign<MT, NT>(acc, total);
 
   // Epilogue (as v6): accumulators -> shared [n][m] -> output (+ bias, cast), in the output's
   // layout. The K loop's last barrier ordered every read of the stages (and of the pixel table)
@@ -436,49 +404,13 @@ __global__ void __launch_bounds__(kThreads, Tile<CFG, Split>::MIN_BLOCKS) window
   const bool channels_last = a.output_channels_last;
   const int cs = channels_last ? BM + 1 : BM + 4;
   float* c_stage = reinterpret_cast<float*>(smem);
-  {
-    const int fg = lane / 4, ft = lane % 4;
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        const int row = warp_m * MT * 16 + mt * 16 + fg, col = warp_n * NT * 8 + nt * 8 + 2 * ft;
-        c_stage[col * cs + row] = acc[mt][nt][0];
-        c_stage[(col + 1) * cs + row] = acc[mt][nt][1];
-        c_stage[col * cs + row + 8] = acc[mt][nt][2];
-        c_stage[(col + 1) * cs + row + 8] = acc[mt][nt][3];
-      }
-  }
+  stage_accumulators<MT, NT>(c_stage, cs, acc, warp_m * MT * 16, warp_n * NT * 8);
   __syncthreads();
 
-  const T* bias = static_cast<const T*>(a.bias);
-  T* out = static_cast<T*>(a.output);
   const int64_t cout_g = args.cout_g;
   const int co_count = static_cast<int>(cout_g - co_base < BN ? cout_g - co_base : BN);
-  const int64_t channel0 = bc.group * cout_g + co_base;
-  if (!channels_last) {
-    // Consecutive threads take consecutive pixels of one channel: runs along output rows.
-    const int r = tid % BM;
-    const int64_t offset = row_offset[r];
-    if (offset >= 0) {
-      T* o = out + offset + channel0 * os.c;
-      for (int c = tid / BM; c < co_count; c += kThreads / BM) {
-        const float bias_v = bias ? to_acc(bias[channel0 + c]) : 0.0f;
-        o[c * os.c] = from_acc<T>(c_stage[c * cs + r] + bias_v);
-      }
-    }
-  } else {
-    // Consecutive threads take consecutive channels of one pixel: contiguous in channels_last.
-    const int c = tid % BN;
-    if (c < co_count) {
-      const float bias_v = bias ? to_acc(bias[channel0 + c]) : 0.0f;
-      T* o = out + (channel0 + c) * os.c;
-      for (int r = tid / BN; r < BM; r += kThreads / BN) {
-        const int64_t offset = row_offset[r];
-        if (offset >= 0) o[offset] = from_acc<T>(c_stage[c * cs + r] + bias_v);
-      }
-    }
-  }
+  store_tile<T, BM, BN, kThreads>(c_stage, cs, row_offset, static_cast<const T*>(a.bias), static_cast<T*>(a.output),
+                                  bc.group * cout_g + co_base, co_count, os.c, channels_last);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -556,9 +488,7 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   WindowArgs args;
   args.conv = conv;
   args.packed_weight = static_cast<const uint32_t*>(workspace);
-  const int64_t Ho = g.h.out, Wo = g.w.out, C = g.out_channels;
-  args.output_strides = conv.output_channels_last ? Strides4{Ho * Wo * C, 1, Wo * C, C}
-                                                  : Strides4{C * Ho * Wo, Ho * Wo, Wo, 1};
+  args.output_strides = output_strides(conv);
   args.dims = plan.dims;
   args.cin_words = plan.cin_words;
   args.cout_padded = plan.cout_padded;
@@ -573,15 +503,8 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   args.a_bytes = static_cast<uint32_t>(plan.a_bytes);
   args.table_offset = static_cast<uint32_t>(plan.table_offset);
 
-  const int64_t packed_words = g.groups * plan.group_words;
-  if (packed_words > 0) {
-    const int64_t pack_blocks = std::min<int64_t>((packed_words + 255) / 256, 4096);
-    pack_weights_kernel<T, Split><<<static_cast<unsigned>(pack_blocks), 256, 0, stream>>>(
-        static_cast<const T*>(conv.weight), static_cast<uint32_t*>(workspace), g, plan.cin_words,
-        plan.cout_padded);
-    const cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess) return e;
-  }
+  const cudaError_t e = pack_weights<T, Split>(conv.weight, workspace, g, plan.cin_words, plan.cout_padded, stream);
+  if (e != cudaSuccess) return e;
   if (plan.dims.blocks() == 0) return cudaSuccess;
   switch (plan.config) {
     case TileConfig::Small: return launch_config<T, Split, TileConfig::Small>(args, plan, stream);
