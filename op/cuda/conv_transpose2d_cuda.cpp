@@ -28,9 +28,9 @@ cuda::DType to_kernel_dtype(at::ScalarType type) {
 enum class Kernel { Direct, ImplicitGemm, WindowGemm, WgmmaGemm };
 
 // TCONV_CUDA_KERNEL=direct|gemm|window|wgmma pins the kernel (benchmarks and tests of each path);
-// read once. A pinned tensor-core kernel still declines what it can't do (float64; the window
-// kernels also shapes their plans can't hold; wgmma non-Hopper devices and strict float32), which
-// then goes to the next path: wgmma -> window -> gemm -> direct.
+// read once. A pinned tensor-core kernel still declines what it can't do (every one float64; the
+// window kernels shapes their plans can't hold; wgmma also strict float32 and devices other than
+// compute capability 9.0), which then goes to the next path: wgmma -> window -> gemm -> direct.
 enum class Override { Automatic, Direct, ImplicitGemm, WindowGemm, WgmmaGemm };
 Override kernel_override() {
   static const Override choice = [] {
@@ -58,29 +58,33 @@ bool tensor_cores_pay(const cuda::ConvArgs& args) {
   return double(g.multiply_adds()) / outputs >= 32.0;
 }
 
+// The window kernels' plans loop over every phase and candidate tile width (host work per call:
+// thousands of phase windows at strides near 64), so they are asked only where a tensor-core path
+// is in question.
 Kernel choose_kernel(const cuda::ConvArgs& args) {
   const bool gemm = cuda::implicit_gemm_supported(args);
-  const bool window = cuda::window_gemm_supported(args);
   switch (kernel_override()) {
     case Override::Direct: return Kernel::Direct;
     case Override::ImplicitGemm: return gemm ? Kernel::ImplicitGemm : Kernel::Direct;
     case Override::WindowGemm:
-      return window ? Kernel::WindowGemm : gemm ? Kernel::ImplicitGemm : Kernel::Direct;
+      return cuda::window_gemm_supported(args) ? Kernel::WindowGemm
+             : gemm                            ? Kernel::ImplicitGemm
+                                               : Kernel::Direct;
     case Override::WgmmaGemm:
-      return cuda::wgmma_gemm_supported(args) ? Kernel::WgmmaGemm
-             : window                         ? Kernel::WindowGemm
-             : gemm                           ? Kernel::ImplicitGemm
-                                              : Kernel::Direct;
+      return cuda::wgmma_gemm_supported(args)    ? Kernel::WgmmaGemm
+             : cuda::window_gemm_supported(args) ? Kernel::WindowGemm
+             : gemm                              ? Kernel::ImplicitGemm
+                                                 : Kernel::Direct;
     case Override::Automatic: break;
   }
-  if (!tensor_cores_pay(args)) return Kernel::Direct;
+  if (!gemm || !tensor_cores_pay(args)) return Kernel::Direct;
   // The sm_90a wgmma kernel is chosen only when pinned for now: measured against the automatic
   // choice it is within 3% on the 3x3 and 3x7 layers and slower elsewhere (docs/cuda-kernels.md).
-  if (window && cuda::window_gemm_preferred(args)) return Kernel::WindowGemm;
+  if (cuda::window_gemm_preferred(args)) return Kernel::WindowGemm;  // implies supported
   // Fewer than 16 output channels per group (RGB heads) stream faster one-pass than on 64-wide
   // GEMM tiles (dcgan_64to3: 0.37 ms one-pass, 0.80 in the GEMM, 0.49 in the window kernel's
   // 8-wide tiles in TF32).
-  return gemm && args.geometry.out_channels_per_group() >= 16 ? Kernel::ImplicitGemm : Kernel::Direct;
+  return args.geometry.out_channels_per_group() >= 16 ? Kernel::ImplicitGemm : Kernel::Direct;
 }
 
 at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weight,
