@@ -19,6 +19,18 @@ void run_sweeps(const SweepConfig& config, uint64_t seed) {
   CATCH_CHECK(at::globalContext().allowTF32CuDNN() == tf32_before);  // restored
 }
 
+// One float32 call of `a` on the GPU in the given TF32 mode, output poisoned first, checked against
+// the float64 reference `ref` at that mode's bar.
+void check_float32(const ArgSet& a, const Tensors& t, const at::Tensor& ref, bool allow_tf32) {
+  AllowTF32Guard guard(allow_tf32);
+  poison_allocator(a.output_sizes(), at::kFloat, cuda_device());
+  const at::Tensor out = call_tconv(a, t);
+  double err = 0.0;
+  const std::string why = check_output(out, ref, t, tolerance_for(at::kFloat, allow_tf32), c10::nullopt, &err);
+  CATCH_INFO("TF32 " << (allow_tf32 ? "allowed" : "off") << ": relative error " << err);
+  CATCH_CHECK(why.empty());
+}
+
 }  // namespace
 
 CATCH_TEST_CASE("CUDA sweep float32, TF32 allowed (tolerance 1e-3)", "[cuda][sweep]") {
@@ -61,15 +73,7 @@ CATCH_TEST_CASE("CUDA: the TF32 switch decides float32 accuracy", "[cuda][sweep]
   a.data_seed = 99;
   const Tensors t = make_tensors(a, at::kFloat, cuda_device());
   const at::Tensor ref = reference(a, t);
-  for (bool allow : {true, false}) {
-    AllowTF32Guard guard(allow);
-    poison_allocator(a.output_sizes(), at::kFloat, cuda_device());
-    const at::Tensor out = call_tconv(a, t);
-    double err = 0.0;
-    const std::string why = check_output(out, ref, t, tolerance_for(at::kFloat, allow), c10::nullopt, &err);
-    CATCH_INFO("TF32 " << (allow ? "allowed" : "off") << ": relative error " << err);
-    CATCH_CHECK(why.empty());
-  }
+  for (bool allow : {true, false}) check_float32(a, t, ref, allow);
 }
 
 CATCH_TEST_CASE("CUDA: strict float32 stays within 1e-5 over a long K", "[cuda][sweep]") {
@@ -88,12 +92,5 @@ CATCH_TEST_CASE("CUDA: strict float32 stays within 1e-5 over a long K", "[cuda][
   a.padding = {1, 1};
   a.data_seed = 1024;
   const Tensors t = make_tensors(a, at::kFloat, cuda_device());
-  const at::Tensor ref = reference(a, t);
-  AllowTF32Guard guard(false);
-  poison_allocator(a.output_sizes(), at::kFloat, cuda_device());
-  const at::Tensor out = call_tconv(a, t);
-  double err = 0.0;
-  const std::string why = check_output(out, ref, t, tolerance_for(at::kFloat, false), c10::nullopt, &err);
-  CATCH_INFO("strict float32, K = 4096: relative error " << err);
-  CATCH_CHECK(why.empty());
+  check_float32(a, t, reference(a, t), false);
 }
