@@ -44,6 +44,14 @@ inline Strides4 output_strides(const ConvArgs& args) {
 // shape; the fast path for memory-bound shapes, thin layers and float64.
 cudaError_t launch_direct(const ConvArgs& args, cudaStream_t stream);
 
+// Phase-block kernel (phase_block.cu): stride 2 x 2, dilation 1, kernels up to 4 x 4, at most 4
+// output channels per group, float32/16-bit. A thread computes all four phases of 2 x 2 output
+// blocks from the input window they share, FFMA. preferred(): supported and at most half of the
+// zero-padded taps wasted (2x2, 3x3, 4x4 kernels; not 1x1).
+bool phase_block_supported(const ConvArgs& args);
+bool phase_block_preferred(const ConvArgs& args);
+cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream);
+
 // Tensor-core implicit GEMM (mma.sync: TF32 for float32 when TF32 is allowed, 3xTF32 when it is
 // not, bf16/fp16 with float32 accumulators). `workspace` holds implicit_gemm_workspace_bytes(args)
 // bytes for the weights packed per call.

@@ -4,6 +4,8 @@
 
 #include <torch/cuda.h>
 
+#include <functional>
+
 #include "op_test_support.h"
 
 namespace tconv_test {
@@ -37,20 +39,18 @@ struct SweepConfig {
   const char* label;
 };
 
-// The GPU sweep: `count` argument sets from `limits`, each compared with torch's op in float64 on
+// The GPU sweep: `count` argument sets from `next_set`, each compared with torch's op in float64 on
 // the GPU, with the caching allocator poisoned with NaN before each call. Entry points rotate as in
-// the CPU sweep. Returns the worst relative error seen.
-inline double cuda_sweep(const SweepConfig& config, uint64_t seed, const Limits& limits, int count,
-                         int coverage_minimum) {
+// the CPU sweep. Returns the worst relative error seen; `coverage` (optional) records the sets.
+inline double cuda_sweep_sets(const SweepConfig& config, const std::function<ArgSet()>& next_set, int count,
+                              Coverage* coverage = nullptr) {
   AllowTF32Guard tf32(config.tf32);
   const double tol = tolerance_for(config.dtype, config.tf32);
-  ArgSetGenerator gen(seed, limits);
-  Coverage coverage;
   int failures = 0;
   double worst = 0.0;
   for (int i = 0; i < count; ++i) {
-    const ArgSet a = gen.next();
-    coverage.add(a);
+    const ArgSet a = next_set();
+    if (coverage != nullptr) coverage->add(a);
     const Tensors t = make_tensors(a, config.dtype, cuda_device());
     const EntryPoint entry = rotating_entry_point(i);
     std::string why;
@@ -73,9 +73,19 @@ inline double cuda_sweep(const SweepConfig& config, uint64_t seed, const Limits&
   CATCH_INFO(config.label << ": " << failures << " of " << count << " sets failed; worst relative error "
                           << worst << " (tolerance " << tol << ")");
   CATCH_CHECK(failures == 0);
-  if (coverage_minimum > 0) coverage.require_all(coverage_minimum);
   // The switch is restored by the guard; check it is still what this sweep set meanwhile.
   CATCH_CHECK(at::globalContext().allowTF32CuDNN() == config.tf32);
+  return worst;
+}
+
+// The general sweep: `count` sets drawn from `limits`; each argument kind must appear at least
+// `coverage_minimum` times.
+inline double cuda_sweep(const SweepConfig& config, uint64_t seed, const Limits& limits, int count,
+                         int coverage_minimum) {
+  ArgSetGenerator gen(seed, limits);
+  Coverage coverage;
+  const double worst = cuda_sweep_sets(config, [&] { return gen.next(); }, count, &coverage);
+  if (coverage_minimum > 0) coverage.require_all(coverage_minimum);
   return worst;
 }
 

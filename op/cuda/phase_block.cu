@@ -1,0 +1,367 @@
+// Phase-block kernel: stride 2 x 2, dilation 1, kernels up to 4 x 4, at most 4 output channels per
+// group (the RGB heads of image generators: DCGAN's last 4x4/s2 layer and its kin).
+//
+// Why a kernel of its own. With stride 2 and dilation 1, output o = 2b + e (block b, e in {0, 1})
+// is phase r = (e + p) mod 2 and reads input i = b + floor((e + p) / 2) - t through tap
+// k = 2t + r, t < T = ceil(kernel / 2). So the 2 x 2 outputs of a block read one small input
+// window, of T + (p mod 2) values per axis, and one thread computes all four phases of a block from
+// it: each input value it loads feeds 4 phases x COUT outputs (12 FMAs for RGB). The one-pass
+// streaming kernel computes one phase per thread and loads each value once per phase, its 4- or
+// 8-wide channel vectors mostly empty for 3 channels (dcgan_64to3: 0.39 ms there, cuDNN 0.34;
+// the problem's FFMA floor is about 0.05 ms, its copy floor 0.053 ms).
+//
+// Tiles. A CTA owns 16 x 64 blocks (32 x 128 outputs) of one image and group. Per stage of 4 input
+// channels it stages the tile's input window ((16 + P + T - 1) x (64 + P + T - 1), P = p mod 2) and
+// the weights, zero-padded to T x T taps per phase, in shared memory as float; the next stage's
+// values are loaded into registers while this one is computed (two buffers, one barrier per stage).
+// A thread owns 4 consecutive blocks of one block row: per channel it reads P + T window rows of
+// 4 + P + T - 1 values with 16-, 8- and 4-byte shared loads at offsets known at compile time, and
+// the weights as COUT 16-byte vectors per window value, at one address for the whole warp (a
+// broadcast). Its 8 consecutive outputs per row and channel start 16-value aligned: NCHW rows whose
+// width is a multiple of 8 get 16-byte stores. Accuracy: float32 FMAs in every dtype mode.
+#include <algorithm>
+
+#include "element.cuh"
+#include "launch.h"
+
+namespace tconv {
+namespace cuda {
+namespace {
+
+constexpr int kStride = 2;  // per axis: blocks of 2 x 2 outputs, one per phase
+constexpr int kPhases = kStride * kStride;
+constexpr int kMaxTaps = 2;  // T per axis: kernels up to 4 x 4
+constexpr int kMaxChannels = 4;
+constexpr int kThreads = 256;
+constexpr int kBlocksPerThread = 4;                             // consecutive, one block row
+constexpr int kTileCols = 16 * kBlocksPerThread;                // blocks: 16 threads per row
+constexpr int kTileRows = kThreads / (kTileCols / kBlocksPerThread);  // 16
+constexpr int kStageChannels = 4;
+
+// Per-axis window geometry for window size T and padding parity P; window index j of a tile whose
+// first block is B0 holds input index B0 + first_offset + j, first_offset = floor(p / 2) - T + 1.
+template <int TAPS, int P>
+struct Window {
+  static constexpr int rows = kTileRows + P + TAPS - 1;
+  static constexpr int cols = kTileCols + P + TAPS - 1;
+  static constexpr int row_stride = (cols + 3) / 4 * 4;  // 16-byte aligned rows
+  static constexpr int channel_stride = rows * row_stride;
+  static constexpr int values = kStageChannels * rows * cols;
+  static constexpr int per_thread = (values + kThreads - 1) / kThreads;
+  // What a thread reads per channel: P + T rows of its 4 blocks' 4 + P + T - 1 columns.
+  static constexpr int thread_rows = P + TAPS;
+  static constexpr int thread_cols = kBlocksPerThread + P + TAPS - 1;
+};
+
+struct PhaseBlockArgs {
+  ConvArgs conv;
+  Strides4 output_strides;
+  int tiles_w, tiles_h;          // per image and group
+  int offset_h, offset_w;        // floor(p / 2) - T + 1: the window's first input index, per axis
+  int cin_g;
+};
+
+// Copies one stage's input window into shared memory as float. A warp copies whole window rows
+// (lane l takes columns l, l + 32, ...): per value one load, one select, one store, the row's
+// address and bounds being warp-uniform. Every load first, then every store: one memory latency
+// per stage, and the registers are free again for the FMAs. Values outside the input and channels
+// past the group are zero, so the FMAs need no bounds.
+template <typename T, int TAPS, int P>
+struct WindowStager {
+  using Win = Window<TAPS, P>;
+  static constexpr int kRowsPerStage = kStageChannels * Win::rows;
+  static constexpr int kWarps = kThreads / 32;
+  static constexpr int kRowsPerWarp = (kRowsPerStage + kWarps - 1) / kWarps;
+  static constexpr int kSlots = (Win::cols + 31) / 32;  // values per lane and row
+  const T* x;  // the tile's window origin in channel 0 of the group (may lie outside the input)
+  Strides4 xs;
+  int ih0, iw0, Hin, Win_, cin_g;
+
+  __device__ __forceinline__ void stage(float* dst, int ci0) const {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    float held[kRowsPerWarp][kSlots];
+#pragma unroll
+    for (int m = 0; m < kRowsPerWarp; ++m) {
+      const int job = warp + m * kWarps, c = job / Win::rows, r = job % Win::rows;
+      const bool row_inside = job < kRowsPerStage && ci0 + c < cin_g && ih0 + r >= 0 && ih0 + r < Hin;
+      const T* row = x + int64_t(ci0 + c) * xs.c + int64_t(r) * xs.h;
+#pragma unroll
+      for (int slot = 0; slot < kSlots; ++slot) {
+        const int col = lane + 32 * slot;
+        const bool inside = row_inside && col < Win::cols && iw0 + col >= 0 && iw0 + col < Win_;
+        held[m][slot] = inside ? to_acc(load_readonly(row + int64_t(col) * xs.w)) : 0.0f;
+      }
+    }
+#pragma unroll
+    for (int m = 0; m < kRowsPerWarp; ++m) {
+      const int job = warp + m * kWarps, c = job / Win::rows, r = job % Win::rows;
+#pragma unroll
+      for (int slot = 0; slot < kSlots; ++slot) {
+        const int col = lane + 32 * slot;
+        if (job < kRowsPerStage && col < Win::cols) dst[c * Win::channel_stride + r * Win::row_stride + col] = held[m][slot];
+      }
+    }
+  }
+};
+
+// The weights of one stage as [channel][t_h][t_w][e_h][e_w][co]: output e of a block takes tap
+// k = 2t + (e xor P); zero where k >= kernel or the channel is past the group.
+template <typename T, int TAPS, int P, int COUT>
+struct WeightStager {
+  static constexpr int per_channel = TAPS * TAPS * kPhases * COUT;
+  static constexpr int values = kStageChannels * per_channel;
+  static constexpr int per_thread = (values + kThreads - 1) / kThreads;
+  const T* w;  // the group's weights [cin_g][COUT][KH][KW]
+  int KH, KW, cin_g;
+
+  __device__ __forceinline__ void stage(float* dst, int ci0) const {
+    float held[per_thread];
+#pragma unroll
+    for (int k = 0; k < per_thread; ++k) {
+      const int i = threadIdx.x + k * kThreads;
+      const int co = i % COUT, e = (i / COUT) % kPhases, t = (i / (COUT * kPhases)) % (TAPS * TAPS);
+      const int ci = ci0 + i / per_channel;
+      const int kh = kStride * (t / TAPS) + ((e / kStride) ^ P), kw = kStride * (t % TAPS) + ((e % kStride) ^ P);
+      held[k] = i < values && ci < cin_g && kh < KH && kw < KW
+                    ? to_acc(load_readonly(w + ((int64_t(ci) * COUT + co) * KH + kh) * KW + kw))
+                    : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < per_thread; ++k) {
+      const int i = threadIdx.x + k * kThreads;
+      if (i < values) dst[i] = held[k];
+    }
+  }
+};
+
+// v[r][c] = stage[r * row_stride + c] for a thread's rows and columns; its first column is a
+// multiple of 4 and row_stride too, so runs of 4 and 2 go as 16- and 8-byte loads.
+template <int ROWS, int COLS, int ROW_STRIDE>
+__device__ __forceinline__ void read_window(float (&v)[ROWS][COLS], const float* base) {
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    const float* row = base + r * ROW_STRIDE;
+    int c = 0;
+#pragma unroll
+    for (; c + 4 <= COLS; c += 4) {
+      const float4 q = *reinterpret_cast<const float4*>(row + c);
+      v[r][c] = q.x, v[r][c + 1] = q.y, v[r][c + 2] = q.z, v[r][c + 3] = q.w;
+    }
+    if constexpr (COLS % 4 >= 2) {
+      const float2 d = *reinterpret_cast<const float2*>(row + COLS / 4 * 4);
+      v[r][COLS / 4 * 4] = d.x, v[r][COLS / 4 * 4 + 1] = d.y;
+    }
+    if constexpr (COLS % 2 == 1) v[r][COLS - 1] = row[COLS - 1];
+  }
+}
+
+template <typename T, int TAPS, int P, int COUT>
+__global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_constant__ PhaseBlockArgs p) {
+  using Win = Window<TAPS, P>;
+  using Weights = WeightStager<T, TAPS, P, COUT>;
+  constexpr int kRows = Win::thread_rows, kCols = Win::thread_cols;
+  __shared__ __align__(16) float window_stage[2][kStageChannels * Win::channel_stride];
+  __shared__ __align__(16) float weight_stage[2][Weights::values];
+
+  const ConvArgs& a = p.conv;
+  const ConvTransposeGeometry& g = a.geometry;
+  // Blocks: tile column fastest, then tile row, group, image.
+  int64_t cta = blockIdx.x;
+  const int tile_c = static_cast<int>(cta % p.tiles_w); cta /= p.tiles_w;
+  const int tile_r = static_cast<int>(cta % p.tiles_h); cta /= p.tiles_h;
+  const int group = static_cast<int>(cta % g.groups);
+  const int64_t n = cta / g.groups;
+  const int block_row0 = tile_r * kTileRows, block_col0 = tile_c * kTileCols;
+  const int ty = threadIdx.x / (kTileCols / kBlocksPerThread), tx = threadIdx.x % (kTileCols / kBlocksPerThread);
+
+  WindowStager<T, TAPS, P> window;
+  window.xs = a.input_strides;
+  window.ih0 = block_row0 + p.offset_h;
+  window.iw0 = block_col0 + p.offset_w;
+  window.Hin = static_cast<int>(g.h.in);
+  window.Win_ = static_cast<int>(g.w.in);
+  window.cin_g = p.cin_g;
+  window.x = static_cast<const T*>(a.input) + n * window.xs.n + int64_t(group) * p.cin_g * window.xs.c +
+             int64_t(window.ih0) * window.xs.h + int64_t(window.iw0) * window.xs.w;
+  Weights weights;
+  weights.KH = static_cast<int>(g.h.kernel);
+  weights.KW = static_cast<int>(g.w.kernel);
+  weights.cin_g = p.cin_g;
+  weights.w = static_cast<const T*>(a.weight) + int64_t(group) * p.cin_g * COUT * weights.KH * weights.KW;
+
+  // acc[x][e][co]: block x of the thread's four, output e = 2 e_h + e_w, channel co.
+  float acc[kBlocksPerThread][kPhases][COUT];
+#pragma unroll
+  for (int x = 0; x < kBlocksPerThread; ++x)
+#pragma unroll
+    for (int e = 0; e < kPhases; ++e)
+#pragma unroll
+      for (int co = 0; co < COUT; ++co) acc[x][e][co] = 0.0f;
+
+  const int stages = (p.cin_g + kStageChannels - 1) / kStageChannels;
+  for (int s = 0; s < stages; ++s) {
+    // Two buffers: a warp stages s while others may still read s - 1 from the other buffer; the
+    // barrier of s - 1 ensured nobody still reads s - 2, which this buffer held.
+    float* win = window_stage[s & 1];
+    const float* wst = weight_stage[s & 1];
+    window.stage(win, s * kStageChannels);
+    weights.stage(weight_stage[s & 1], s * kStageChannels);
+    __syncthreads();
+    // Not unrolled: hoisting the next channel's shared loads would spill the accumulators.
+#pragma unroll 1
+    for (int c = 0; c < kStageChannels; ++c) {
+      float v[kRows][kCols];
+      read_window<kRows, kCols, Win::row_stride>(
+          v, win + c * Win::channel_stride + ty * Win::row_stride + tx * kBlocksPerThread);
+      const float4* wv = reinterpret_cast<const float4*>(wst + c * Weights::per_channel);
+#pragma unroll
+      for (int th = 0; th < TAPS; ++th)
+#pragma unroll
+        for (int tw = 0; tw < TAPS; ++tw) {
+          float w[kPhases * COUT];
+#pragma unroll
+          for (int q = 0; q < COUT; ++q) {
+            const float4 w4 = wv[(th * TAPS + tw) * COUT + q];
+            w[4 * q] = w4.x, w[4 * q + 1] = w4.y, w[4 * q + 2] = w4.z, w[4 * q + 3] = w4.w;
+          }
+#pragma unroll
+          for (int e = 0; e < kPhases; ++e) {
+            // Output e's window row and column for tap (th, tw), relative to the thread's first.
+            const int row = (e / kStride) * P + TAPS - 1 - th, col = (e % kStride) * P + TAPS - 1 - tw;
+#pragma unroll
+            for (int co = 0; co < COUT; ++co)
+#pragma unroll
+              for (int x = 0; x < kBlocksPerThread; ++x)
+                acc[x][e][co] = fmaf(v[row][col + x], w[e * COUT + co], acc[x][e][co]);
+          }
+        }
+    }
+  }
+
+  // Epilogue: bias, cast; the thread's 8 consecutive outputs per row and channel.
+  const T* bias = static_cast<const T*>(a.bias);
+  const int64_t channel0 = int64_t(group) * COUT;
+  float bias_v[COUT];
+#pragma unroll
+  for (int co = 0; co < COUT; ++co) bias_v[co] = bias != nullptr ? to_acc(load_readonly(bias + channel0 + co)) : 0.0f;
+  T* out = static_cast<T*>(a.output);
+  const Strides4& os = p.output_strides;
+  const int Ho = static_cast<int>(g.h.out), Wo = static_cast<int>(g.w.out);
+  const int ow0 = kStride * (block_col0 + tx * kBlocksPerThread);
+  constexpr int kRun = kStride * kBlocksPerThread;  // outputs per row and channel
+  constexpr int kVector = 16 / sizeof(T);
+  const bool vector_rows = !a.output_channels_last && Wo % kVector == 0 && ow0 + kRun <= Wo;
+#pragma unroll
+  for (int eh = 0; eh < kStride; ++eh) {
+    const int oh = kStride * (block_row0 + ty) + eh;
+    if (oh >= Ho) break;
+#pragma unroll
+    for (int co = 0; co < COUT; ++co) {
+      T run[kRun];
+#pragma unroll
+      for (int x = 0; x < kBlocksPerThread; ++x)
+#pragma unroll
+        for (int ew = 0; ew < kStride; ++ew)
+          run[x * kStride + ew] = from_acc<T>(acc[x][eh * kStride + ew][co] + bias_v[co]);
+      T* dst = out + n * os.n + (channel0 + co) * os.c + int64_t(oh) * os.h;
+      if (vector_rows) {
+#pragma unroll
+        for (int k = 0; k < kRun / kVector; ++k)
+          reinterpret_cast<uint4*>(dst + ow0)[k] = reinterpret_cast<const uint4*>(run)[k];
+      } else {
+#pragma unroll
+        for (int k = 0; k < kRun; ++k)
+          if (ow0 + k < Wo) dst[int64_t(ow0 + k) * os.w] = run[k];
+      }
+    }
+  }
+}
+
+int window_taps(const ConvTransposeGeometry& g) {
+  return static_cast<int>(std::max((g.h.kernel + kStride - 1) / kStride, (g.w.kernel + kStride - 1) / kStride));
+}
+
+int64_t block_count(const AxisGeometry& axis) { return (axis.out + kStride - 1) / kStride; }
+
+int64_t tiles(const ConvTransposeGeometry& g) {
+  return g.batch * g.groups * ((block_count(g.h) + kTileRows - 1) / kTileRows) *
+         ((block_count(g.w) + kTileCols - 1) / kTileCols);
+}
+
+template <typename T, int TAPS, int P, int COUT>
+cudaError_t launch_typed(const PhaseBlockArgs& p, unsigned ctas, cudaStream_t stream) {
+  phase_block_kernel<T, TAPS, P, COUT><<<ctas, kThreads, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+template <typename T, int TAPS, int P>
+cudaError_t launch_channels(const PhaseBlockArgs& p, unsigned ctas, cudaStream_t stream) {
+  switch (p.conv.geometry.out_channels_per_group()) {
+    case 1: return launch_typed<T, TAPS, P, 1>(p, ctas, stream);
+    case 2: return launch_typed<T, TAPS, P, 2>(p, ctas, stream);
+    case 3: return launch_typed<T, TAPS, P, 3>(p, ctas, stream);
+    case 4: return launch_typed<T, TAPS, P, 4>(p, ctas, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+template <typename T>
+cudaError_t launch_dtype(const PhaseBlockArgs& p, unsigned ctas, cudaStream_t stream) {
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const bool odd_padding = g.h.padding % 2 == 1;
+  if (window_taps(g) == 1)
+    return odd_padding ? launch_channels<T, 1, 1>(p, ctas, stream) : launch_channels<T, 1, 0>(p, ctas, stream);
+  return odd_padding ? launch_channels<T, 2, 1>(p, ctas, stream) : launch_channels<T, 2, 0>(p, ctas, stream);
+}
+
+}  // namespace
+
+bool phase_block_supported(const ConvArgs& args) {
+  const ConvTransposeGeometry& g = args.geometry;
+  if (args.dtype == DType::Float64) return false;
+  if (g.h.stride != kStride || g.w.stride != kStride || g.h.dilation != 1 || g.w.dilation != 1) return false;
+  if (g.h.kernel > kStride * kMaxTaps || g.w.kernel > kStride * kMaxTaps) return false;
+  // One padding parity for both axes: it decides the window's shape (a template parameter).
+  if (g.h.padding % 2 != g.w.padding % 2) return false;
+  if (g.out_channels_per_group() > kMaxChannels) return false;
+  // 32-bit row and column arithmetic; CTAs in one grid dimension.
+  const int64_t limit = int64_t(1) << 30;
+  return g.h.out < limit && g.w.out < limit && g.h.in < limit && g.w.in < limit &&
+         g.h.padding < limit && g.w.padding < limit && tiles(g) < (int64_t(1) << 31);
+}
+
+// Zero-padded taps cost FMAs: a 4x4 or 2x2 kernel pads none, 3x3 pads 16 - 9, 1x1 (4 padded taps
+// for one) streams better one-pass. A CTA is a 32 x 128 output tile, and its stages run the whole
+// group's input channels: fewer tiles than about one wave of 132 SMs leave the GPU idle (measured:
+// 32 x 3 x 64 x 64 outputs from 256 channels, 64 tiles, ran 0.26 ms in the first phase-block kernel
+// against 0.17 one-pass).
+bool phase_block_preferred(const ConvArgs& args) {
+  if (!phase_block_supported(args)) return false;
+  const ConvTransposeGeometry& g = args.geometry;
+  const int64_t padded_taps = int64_t(window_taps(g)) * window_taps(g) * kPhases;
+  return 2 * g.h.kernel * g.w.kernel >= padded_taps && tiles(g) >= 132;
+}
+
+cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream) {
+  const ConvTransposeGeometry& g = args.geometry;
+  PhaseBlockArgs p;
+  p.conv = args;
+  p.output_strides = output_strides(args);
+  p.tiles_w = static_cast<int>((block_count(g.w) + kTileCols - 1) / kTileCols);
+  p.tiles_h = static_cast<int>((block_count(g.h) + kTileRows - 1) / kTileRows);
+  const int taps = window_taps(g);
+  p.offset_h = static_cast<int>(g.h.padding / kStride) - taps + 1;
+  p.offset_w = static_cast<int>(g.w.padding / kStride) - taps + 1;
+  p.cin_g = static_cast<int>(g.in_channels_per_group());
+  const unsigned ctas = static_cast<unsigned>(tiles(g));
+  switch (args.dtype) {
+    case DType::Float32: return launch_dtype<float>(p, ctas, stream);
+    case DType::Float16: return launch_dtype<__half>(p, ctas, stream);
+    case DType::BFloat16: return launch_dtype<__nv_bfloat16>(p, ctas, stream);
+    case DType::Float64: break;
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace cuda
+}  // namespace tconv
