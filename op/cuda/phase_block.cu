@@ -10,19 +10,25 @@
 // 8-wide channel vectors mostly empty for 3 channels (dcgan_64to3: 0.39 ms there, cuDNN 0.34;
 // the problem's FFMA floor is about 0.05 ms, its copy floor 0.053 ms).
 //
-// Tiles. A CTA owns 16 x 64 blocks (32 x 128 outputs) of one image and group. Per stage of 4 input
-// channels it stages the tile's input window ((16 + P + T - 1) x (64 + P + T - 1), P = p mod 2) and
-// the weights, zero-padded to T x T taps per phase, in shared memory as float; the next stage's
-// values are loaded into registers while this one is computed (two buffers, one barrier per stage).
+// Tiles. A CTA owns 16 x 64 blocks (32 x 128 outputs) of one image and group and runs the group's
+// input channels in stages of 4. Per stage, shared memory holds the tile's input window
+// ((16 + P + T - 1) x (64 + P + T - 1) values, P = p mod 2) in the input's type and the weights as
+// float, zero-padded to T x T taps per phase. Two buffers: stage s + 1's window is copied by
+// cp.async in 16-byte runs (NCHW-like rows; other layouts element by element at the top of their
+// own stage) and its weights loaded into registers while stage s is computed.
 // A thread owns 4 consecutive blocks of one block row: per channel it reads P + T window rows of
-// 4 + P + T - 1 values with 16-, 8- and 4-byte shared loads at offsets known at compile time, and
-// the weights as COUT 16-byte vectors per window value, at one address for the whole warp (a
-// broadcast). Its 8 consecutive outputs per row and channel start 16-value aligned: NCHW rows whose
-// width is a multiple of 8 get 16-byte stores. Accuracy: float32 FMAs in every dtype mode.
+// 4 + P + T - 1 values (float32: aligned 16-byte loads) and the weights as COUT 16-byte vectors per
+// window value, at one address for the whole warp (a broadcast). Its 8 consecutive outputs per row
+// and channel start 8-aligned: NCHW rows whose width is a multiple of 16 bytes get 16-byte stores.
+// Accuracy: float32 FMAs in every dtype mode (the strict float32 bar).
+// Measured (H100, dcgan_64to3, docs/cuda-kernels.md): TF32/fp32 0.137 ms, bf16/fp16 0.119 ms
+// (cuDNN 0.34 / 0.37; the streaming kernel 0.39 / 0.34).
 #include <algorithm>
+#include <type_traits>
 
 #include "element.cuh"
 #include "launch.h"
+#include "tensor_core.cuh"
 
 namespace tconv {
 namespace cuda {
@@ -40,14 +46,17 @@ constexpr int kStageChannels = 4;
 
 // Per-axis window geometry for window size T and padding parity P; window index j of a tile whose
 // first block is B0 holds input index B0 + first_offset + j, first_offset = floor(p / 2) - T + 1.
-template <int TAPS, int P>
+// The stage keeps the input's element type. Its rows start `shift` (< kVector) elements before the
+// window so that 16-byte runs of aligned input rows land 16-byte aligned (shift = 0 where rows are
+// copied element by element).
+template <typename T, int TAPS, int P>
 struct Window {
+  static constexpr int kVector = 16 / sizeof(T);
   static constexpr int rows = kTileRows + P + TAPS - 1;
   static constexpr int cols = kTileCols + P + TAPS - 1;
-  static constexpr int row_stride = (cols + 3) / 4 * 4;  // 16-byte aligned rows
+  static constexpr int vectors = (cols + kVector - 1) / kVector + 1;  // 16-byte runs per row, shifted
+  static constexpr int row_stride = vectors * kVector;
   static constexpr int channel_stride = rows * row_stride;
-  static constexpr int values = kStageChannels * rows * cols;
-  static constexpr int per_thread = (values + kThreads - 1) / kThreads;
   // What a thread reads per channel: P + T rows of its 4 blocks' 4 + P + T - 1 columns.
   static constexpr int thread_rows = P + TAPS;
   static constexpr int thread_cols = kBlocksPerThread + P + TAPS - 1;
@@ -58,28 +67,52 @@ struct PhaseBlockArgs {
   Strides4 output_strides;
   int tiles_w, tiles_h;          // per image and group
   int offset_h, offset_w;        // floor(p / 2) - T + 1: the window's first input index, per axis
+  int shift;                     // Window's shift: offset_w mod kVector with vector rows, else 0
+  bool vector_rows;              // NCHW-like input rows, 16-byte aligned: copied in 16-byte runs
   int cin_g;
 };
 
-// Copies one stage's input window into shared memory as float. A warp copies whole window rows
-// (lane l takes columns l, l + 32, ...): per value one load, one select, one store, the row's
-// address and bounds being warp-uniform. Every load first, then every store: one memory latency
-// per stage, and the registers are free again for the FMAs. Values outside the input and channels
+// Copies one stage's input window into shared memory. Values outside the input and channels
 // past the group are zero, so the FMAs need no bounds.
 template <typename T, int TAPS, int P>
 struct WindowStager {
-  using Win = Window<TAPS, P>;
+  using Win = Window<T, TAPS, P>;
   static constexpr int kRowsPerStage = kStageChannels * Win::rows;
   static constexpr int kWarps = kThreads / 32;
   static constexpr int kRowsPerWarp = (kRowsPerStage + kWarps - 1) / kWarps;
   static constexpr int kSlots = (Win::cols + 31) / 32;  // values per lane and row
   const T* x;  // the tile's window origin in channel 0 of the group (may lie outside the input)
   Strides4 xs;
-  int ih0, iw0, Hin, Win_, cin_g;
+  int ih0, iw0, Hin, Win_, cin_g, shift;
 
-  __device__ __forceinline__ void stage(float* dst, int ci0) const {
+  // Aligned rows (unit column stride, every stride and the row length multiples of 16 bytes): the
+  // 16-byte runs that cover the window rows, by cp.async (zero-filled outside the input; a run lies
+  // entirely inside or outside an input row), spread over all threads, no registers held. (One
+  // warp per row left most lanes idle with 10 runs per 16-bit row: dcgan_64to3 bf16 0.118 ->
+  // 0.160 ms.)
+  __device__ __forceinline__ void copy_async(T* dst, int ci0) const {
+    constexpr int kRuns = kRowsPerStage * Win::vectors;
+    constexpr int kRunsPerThread = (kRuns + kThreads - 1) / kThreads;
+#pragma unroll
+    for (int k = 0; k < kRunsPerThread; ++k) {
+      const int i = threadIdx.x + k * kThreads;
+      const int job = i / Win::vectors, v = i % Win::vectors;
+      const int c = job / Win::rows, r = job % Win::rows;
+      const int col = v * Win::kVector - shift;  // window column of the run's first element
+      const bool inside = i < kRuns && ci0 + c < cin_g && ih0 + r >= 0 && ih0 + r < Hin &&
+                          iw0 + col >= 0 && iw0 + col < Win_;
+      if (i < kRuns)
+        tensor_core::cp_async16_zfill(
+            tensor_core::shared_address(dst + c * Win::channel_stride + r * Win::row_stride + v * Win::kVector),
+            inside ? x + int64_t(ci0 + c) * xs.c + int64_t(r) * xs.h + col : x, inside);
+    }
+  }
+
+  // Any strides: a warp copies whole window rows (lane l takes columns l, l + 32, ...), the row's
+  // address and bounds warp-uniform; every load first, then every store (one memory latency).
+  __device__ __forceinline__ void copy(T* dst, int ci0) const {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    float held[kRowsPerWarp][kSlots];
+    T held[kRowsPerWarp][kSlots];
 #pragma unroll
     for (int m = 0; m < kRowsPerWarp; ++m) {
       const int job = warp + m * kWarps, c = job / Win::rows, r = job % Win::rows;
@@ -89,7 +122,7 @@ struct WindowStager {
       for (int slot = 0; slot < kSlots; ++slot) {
         const int col = lane + 32 * slot;
         const bool inside = row_inside && col < Win::cols && iw0 + col >= 0 && iw0 + col < Win_;
-        held[m][slot] = inside ? to_acc(load_readonly(row + int64_t(col) * xs.w)) : 0.0f;
+        held[m][slot] = inside ? load_readonly(row + int64_t(col) * xs.w) : T(0.0f);
       }
     }
 #pragma unroll
@@ -114,8 +147,10 @@ struct WeightStager {
   const T* w;  // the group's weights [cin_g][COUT][KH][KW]
   int KH, KW, cin_g;
 
-  __device__ __forceinline__ void stage(float* dst, int ci0) const {
-    float held[per_thread];
+  float held[per_thread];
+
+  // Into registers (a few values per thread), stored to the stage after the current one's FMAs.
+  __device__ __forceinline__ void load(int ci0) {
 #pragma unroll
     for (int k = 0; k < per_thread; ++k) {
       const int i = threadIdx.x + k * kThreads;
@@ -126,6 +161,8 @@ struct WeightStager {
                     ? to_acc(load_readonly(w + ((int64_t(ci) * COUT + co) * KH + kh) * KW + kw))
                     : 0.0f;
     }
+  }
+  __device__ __forceinline__ void store(float* dst) const {
 #pragma unroll
     for (int k = 0; k < per_thread; ++k) {
       const int i = threadIdx.x + k * kThreads;
@@ -134,33 +171,67 @@ struct WeightStager {
   }
 };
 
-// v[r][c] = stage[r * row_stride + c] for a thread's rows and columns; its first column is a
-// multiple of 4 and row_stride too, so runs of 4 and 2 go as 16- and 8-byte loads.
-template <int ROWS, int COLS, int ROW_STRIDE>
-__device__ __forceinline__ void read_window(float (&v)[ROWS][COLS], const float* base) {
+// acc += one stage's channels for the thread's 4 blocks. `win`: the thread's first window row at
+// column 4 tx of the stage; its values start `shift` further. SHIFT >= 0 (float32 only): the
+// shift known at compile time and the rows read as aligned 16-byte vectors; SHIFT < 0: scalar.
+template <typename T, int TAPS, int P, int COUT, int SHIFT>
+__device__ __forceinline__ void accumulate_stage(float (&acc)[kBlocksPerThread][kPhases][COUT], const T* win,
+                                                 int shift, const float* wst) {
+  using Win = Window<T, TAPS, P>;
+  constexpr int kRows = Win::thread_rows, kCols = Win::thread_cols;
+  constexpr int kPerChannel = TAPS * TAPS * kPhases * COUT;  // staged weights per channel
+  // Not unrolled: hoisting the next channel's shared loads would spill the accumulators.
+#pragma unroll 1
+  for (int c = 0; c < kStageChannels; ++c) {
+    float v[kRows][kCols];
+    const T* channel = win + c * Win::channel_stride;
 #pragma unroll
-  for (int r = 0; r < ROWS; ++r) {
-    const float* row = base + r * ROW_STRIDE;
-    int c = 0;
+    for (int r = 0; r < kRows; ++r) {
+      if constexpr (SHIFT >= 0) {
+        constexpr int kVectors = (SHIFT + kCols + 3) / 4;
+        float u[4 * kVectors];
 #pragma unroll
-    for (; c + 4 <= COLS; c += 4) {
-      const float4 q = *reinterpret_cast<const float4*>(row + c);
-      v[r][c] = q.x, v[r][c + 1] = q.y, v[r][c + 2] = q.z, v[r][c + 3] = q.w;
+        for (int k = 0; k < kVectors; ++k) {
+          const float4 q = reinterpret_cast<const float4*>(channel + r * Win::row_stride)[k];
+          u[4 * k] = q.x, u[4 * k + 1] = q.y, u[4 * k + 2] = q.z, u[4 * k + 3] = q.w;
+        }
+#pragma unroll
+        for (int col = 0; col < kCols; ++col) v[r][col] = u[SHIFT + col];
+      } else {
+#pragma unroll
+        for (int col = 0; col < kCols; ++col) v[r][col] = to_acc(channel[r * Win::row_stride + shift + col]);
+      }
     }
-    if constexpr (COLS % 4 >= 2) {
-      const float2 d = *reinterpret_cast<const float2*>(row + COLS / 4 * 4);
-      v[r][COLS / 4 * 4] = d.x, v[r][COLS / 4 * 4 + 1] = d.y;
-    }
-    if constexpr (COLS % 2 == 1) v[r][COLS - 1] = row[COLS - 1];
+    const float4* wv = reinterpret_cast<const float4*>(wst + c * kPerChannel);
+#pragma unroll
+    for (int th = 0; th < TAPS; ++th)
+#pragma unroll
+      for (int tw = 0; tw < TAPS; ++tw) {
+        float w[kPhases * COUT];
+#pragma unroll
+        for (int q = 0; q < COUT; ++q) {
+          const float4 w4 = wv[(th * TAPS + tw) * COUT + q];
+          w[4 * q] = w4.x, w[4 * q + 1] = w4.y, w[4 * q + 2] = w4.z, w[4 * q + 3] = w4.w;
+        }
+#pragma unroll
+        for (int e = 0; e < kPhases; ++e) {
+          // Output e's window row and column for tap (th, tw), relative to the thread's first.
+          const int row = (e / kStride) * P + TAPS - 1 - th, col = (e % kStride) * P + TAPS - 1 - tw;
+#pragma unroll
+          for (int co = 0; co < COUT; ++co)
+#pragma unroll
+            for (int x = 0; x < kBlocksPerThread; ++x)
+              acc[x][e][co] = fmaf(v[row][col + x], w[e * COUT + co], acc[x][e][co]);
+        }
+      }
   }
 }
 
-template <typename T, int TAPS, int P, int COUT>
+template <typename T, int TAPS, int P, int COUT, bool VectorRows>
 __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_constant__ PhaseBlockArgs p) {
-  using Win = Window<TAPS, P>;
+  using Win = Window<T, TAPS, P>;
   using Weights = WeightStager<T, TAPS, P, COUT>;
-  constexpr int kRows = Win::thread_rows, kCols = Win::thread_cols;
-  __shared__ __align__(16) float window_stage[2][kStageChannels * Win::channel_stride];
+  __shared__ __align__(16) T window_stage[2][kStageChannels * Win::channel_stride];
   __shared__ __align__(16) float weight_stage[2][Weights::values];
 
   const ConvArgs& a = p.conv;
@@ -181,6 +252,7 @@ __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_c
   window.Hin = static_cast<int>(g.h.in);
   window.Win_ = static_cast<int>(g.w.in);
   window.cin_g = p.cin_g;
+  window.shift = p.shift;
   window.x = static_cast<const T*>(a.input) + n * window.xs.n + int64_t(group) * p.cin_g * window.xs.c +
              int64_t(window.ih0) * window.xs.h + int64_t(window.iw0) * window.xs.w;
   Weights weights;
@@ -198,44 +270,42 @@ __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_c
 #pragma unroll
       for (int co = 0; co < COUT; ++co) acc[x][e][co] = 0.0f;
 
+  // Pipeline, two buffers: stage s + 1's window is copied (cp.async) and its weights loaded into
+  // registers while stage s is computed. Rows that can't go by 16-byte runs are copied
+  // synchronously at the top of their own stage.
   const int stages = (p.cin_g + kStageChannels - 1) / kStageChannels;
+  if constexpr (VectorRows) window.copy_async(window_stage[0], 0);
+  tensor_core::cp_async_commit();
+  weights.load(0);
+  weights.store(weight_stage[0]);
   for (int s = 0; s < stages; ++s) {
-    // Two buffers: a warp stages s while others may still read s - 1 from the other buffer; the
-    // barrier of s - 1 ensured nobody still reads s - 2, which this buffer held.
-    float* win = window_stage[s & 1];
-    const float* wst = weight_stage[s & 1];
-    window.stage(win, s * kStageChannels);
-    weights.stage(weight_stage[s & 1], s * kStageChannels);
-    __syncthreads();
-    // Not unrolled: hoisting the next channel's shared loads would spill the accumulators.
-#pragma unroll 1
-    for (int c = 0; c < kStageChannels; ++c) {
-      float v[kRows][kCols];
-      read_window<kRows, kCols, Win::row_stride>(
-          v, win + c * Win::channel_stride + ty * Win::row_stride + tx * kBlocksPerThread);
-      const float4* wv = reinterpret_cast<const float4*>(wst + c * Weights::per_channel);
-#pragma unroll
-      for (int th = 0; th < TAPS; ++th)
-#pragma unroll
-        for (int tw = 0; tw < TAPS; ++tw) {
-          float w[kPhases * COUT];
-#pragma unroll
-          for (int q = 0; q < COUT; ++q) {
-            const float4 w4 = wv[(th * TAPS + tw) * COUT + q];
-            w[4 * q] = w4.x, w[4 * q + 1] = w4.y, w[4 * q + 2] = w4.z, w[4 * q + 3] = w4.w;
-          }
-#pragma unroll
-          for (int e = 0; e < kPhases; ++e) {
-            // Output e's window row and column for tap (th, tw), relative to the thread's first.
-            const int row = (e / kStride) * P + TAPS - 1 - th, col = (e % kStride) * P + TAPS - 1 - tw;
-#pragma unroll
-            for (int co = 0; co < COUT; ++co)
-#pragma unroll
-              for (int x = 0; x < kBlocksPerThread; ++x)
-                acc[x][e][co] = fmaf(v[row][col + x], w[e * COUT + co], acc[x][e][co]);
-          }
-        }
+    const bool next = s + 1 < stages;
+    if constexpr (VectorRows) {
+      if (next) window.copy_async(window_stage[(s + 1) & 1], (s + 1) * kStageChannels);
+      tensor_core::cp_async_commit();
+      tensor_core::cp_async_wait<1>();  // this thread's copies of stage s have landed
+    } else {
+      window.copy(window_stage[s & 1], s * kStageChannels);
     }
+    if (next) weights.load((s + 1) * kStageChannels);
+    __syncthreads();  // stage s complete for every thread
+    // The thread's window rows start at column shift + 4 tx of the stage. float32 with 16-byte rows
+    // reads them as aligned 16-byte vectors, one compiled loop per shift (scalar loads at 16-byte
+    // lane strides conflict 4-way in the banks: ncu, L1/shared 72% busy on dcgan_64to3).
+    const T* win = window_stage[s & 1] + ty * Win::row_stride + tx * kBlocksPerThread;
+    const float* wst = weight_stage[s & 1];
+    if constexpr (std::is_same<T, float>::value && VectorRows) {
+      switch (p.shift) {
+        case 0: accumulate_stage<T, TAPS, P, COUT, 0>(acc, win, 0, wst); break;
+        case 1: accumulate_stage<T, TAPS, P, COUT, 1>(acc, win, 1, wst); break;
+        case 2: accumulate_stage<T, TAPS, P, COUT, 2>(acc, win, 2, wst); break;
+        default: accumulate_stage<T, TAPS, P, COUT, 3>(acc, win, 3, wst); break;
+      }
+    } else {
+      accumulate_stage<T, TAPS, P, COUT, -1>(acc, win, p.shift, wst);
+    }
+    if (next) weights.store(weight_stage[(s + 1) & 1]);
+    __syncthreads();  // stage s no longer read: its buffers take stage s + 2
   }
 
   // Epilogue: bias, cast; the thread's 8 consecutive outputs per row and channel.
@@ -290,7 +360,8 @@ int64_t tiles(const ConvTransposeGeometry& g) {
 
 template <typename T, int TAPS, int P, int COUT>
 cudaError_t launch_typed(const PhaseBlockArgs& p, unsigned ctas, cudaStream_t stream) {
-  phase_block_kernel<T, TAPS, P, COUT><<<ctas, kThreads, 0, stream>>>(p);
+  if (p.vector_rows) phase_block_kernel<T, TAPS, P, COUT, true><<<ctas, kThreads, 0, stream>>>(p);
+  else phase_block_kernel<T, TAPS, P, COUT, false><<<ctas, kThreads, 0, stream>>>(p);
   return cudaGetLastError();
 }
 
@@ -353,6 +424,12 @@ cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream) {
   p.offset_h = static_cast<int>(g.h.padding / kStride) - taps + 1;
   p.offset_w = static_cast<int>(g.w.padding / kStride) - taps + 1;
   p.cin_g = static_cast<int>(g.in_channels_per_group());
+  // 16-byte runs: unit column stride, every other stride, the row length and the base in whole runs.
+  const int vector = args.dtype == DType::Float32 ? 4 : 8;
+  const Strides4& xs = args.input_strides;
+  p.vector_rows = xs.w == 1 && xs.h % vector == 0 && xs.c % vector == 0 && xs.n % vector == 0 &&
+                  g.w.in % vector == 0 && reinterpret_cast<uintptr_t>(args.input) % 16 == 0;
+  p.shift = p.vector_rows ? ((p.offset_w % vector) + vector) % vector : 0;
   const unsigned ctas = static_cast<unsigned>(tiles(g));
   switch (args.dtype) {
     case DType::Float32: return launch_dtype<float>(p, ctas, stream);
