@@ -95,11 +95,6 @@ struct AxisGeometry {
   }
   // Largest possible phase output count: ceil(out / stride).
   TCONV_HOST_DEVICE int64_t max_phase_output_count() const { return ceil_div_nonneg(out, stride); }
-  // Blocks of all phases: block q holds the outputs  q*stride + r - padding, r in [0, stride), and
-  // the blocks q in [first_block_q(), first_block_q() + block_count()) cover every output index
-  // exactly once (the first and the last block may stick out of the output). out >= 1.
-  TCONV_HOST_DEVICE int64_t first_block_q() const { return padding / stride; }
-  TCONV_HOST_DEVICE int64_t block_count() const { return (out - 1 + padding) / stride - first_block_q() + 1; }
 };
 
 // Everything a kernel needs to know about the problem's shape, in plain integers.
