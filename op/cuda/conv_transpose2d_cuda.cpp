@@ -55,9 +55,11 @@ Override kernel_override() {
 // few multiply-adds (large strides: most of the output is bias-only): measured on the H100,
 // KernelBench 81 (about 12 per output) ran 0.67 ms one-pass against 1.64 ms in the TF32 GEMM, and
 // 0.70 against 0.79 ms in bf16; the U-Net 2x2/s2 layer (128 per output) is 2.3x faster in the GEMM.
+constexpr int64_t kMinTensorCoreChannels = 16;  // input channels per group
+
 bool tensor_cores_pay(const cuda::ConvArgs& args) {
   const ConvTransposeGeometry& g = args.geometry;
-  if (g.in_channels_per_group() < 16) return false;
+  if (g.in_channels_per_group() < kMinTensorCoreChannels) return false;
   const double outputs = double(g.batch) * g.out_channels * g.h.out * g.w.out;
   return double(g.multiply_adds()) / outputs >= 32.0;
 }
@@ -119,11 +121,12 @@ at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weig
   args.output_channels_last = problem.output_memory_format() == at::MemoryFormat::ChannelsLast;
   args.geometry = problem.geometry;
   args.dtype = to_kernel_dtype(problem.input.scalar_type());
-  // TF32 only where tensor cores pay (at least 16 input channels per group, as tensor_cores_pay):
-  // on thin reductions its rounding is not averaged out (measured: 1.02e-3 against the 1e-3 bar for
-  // 3 channels and 12 outputs in the pinned TF32 GEMM), and the automatic choice runs those one-pass
-  // in full float32 anyway. A pinned tensor-core kernel then takes its 3xTF32 path there.
-  args.allow_tf32 = at::globalContext().allowTF32CuDNN() && problem.geometry.in_channels_per_group() >= 16;
+  // TF32 only with the channels where tensor cores pay (tensor_cores_pay): on thinner reductions its
+  // rounding is not averaged out (measured: 1.02e-3 against the 1e-3 bar for 3 channels and 12
+  // outputs in the pinned TF32 GEMM), and the automatic choice runs those one-pass in full float32
+  // anyway. A pinned tensor-core kernel then takes its 3xTF32 path there.
+  args.allow_tf32 = at::globalContext().allowTF32CuDNN() &&
+                    problem.geometry.in_channels_per_group() >= kMinTensorCoreChannels;
 
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   auto workspace = [&](size_t bytes) {

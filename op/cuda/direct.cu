@@ -20,7 +20,6 @@
 #include <algorithm>
 
 #include "element.cuh"
-#include "fast_divmod.cuh"
 #include "launch.h"
 
 namespace tconv {
@@ -30,6 +29,19 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxTableStride = 64;          // per axis; larger strides use per_element_kernel
 constexpr size_t kWeightStageBytes = 48 * 1024;  // the default dynamic shared-memory limit
+
+// n / d and n % d for 0 <= n < 2^31 by multiply and shift (Granlund-Montgomery), d >= 1.
+struct FastDivmod {
+  uint32_t divisor = 1, magic = 0, shift = 0;
+  FastDivmod() = default;
+  explicit FastDivmod(uint32_t d) : divisor(d) {
+    while ((uint64_t(1) << shift) < d) ++shift;
+    magic = static_cast<uint32_t>(((uint64_t(1) << 32) * ((uint64_t(1) << shift) - d)) / d + 1);
+  }
+  __device__ __forceinline__ uint32_t div(uint32_t n) const {
+    return (__umulhi(n, magic) + n) >> shift;
+  }
+};
 
 // One phase's taps on one axis, narrowed to what the kernel reads (geometry.h's PhaseTaps).
 struct TapRun {

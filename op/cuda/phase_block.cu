@@ -393,8 +393,14 @@ cudaError_t launch_channels(const PhaseBlockArgs& p, unsigned ctas, cudaStream_t
 }
 
 template <typename T>
-cudaError_t launch_dtype(const PhaseBlockArgs& p, unsigned ctas, cudaStream_t stream) {
+cudaError_t launch_dtype(PhaseBlockArgs p, unsigned ctas, cudaStream_t stream) {
   const ConvTransposeGeometry& g = p.conv.geometry;
+  // 16-byte runs: unit column stride, every other stride, the row length and the base in whole runs.
+  constexpr int kVector = 16 / sizeof(T);
+  const Strides4& xs = p.conv.input_strides;
+  p.vector_rows = xs.w == 1 && xs.h % kVector == 0 && xs.c % kVector == 0 && xs.n % kVector == 0 &&
+                  g.w.in % kVector == 0 && reinterpret_cast<uintptr_t>(p.conv.input) % 16 == 0;
+  p.shift = p.vector_rows ? ((p.offset_w % kVector) + kVector) % kVector : 0;
   const bool odd_padding = g.h.padding % 2 == 1;
   if (window_taps(g) == 1)
     return odd_padding ? launch_channels<T, 1, 1>(p, ctas, stream) : launch_channels<T, 1, 0>(p, ctas, stream);
@@ -440,12 +446,6 @@ cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream) {
   p.offset_h = static_cast<int>(g.h.padding / kStride) - taps + 1;
   p.offset_w = static_cast<int>(g.w.padding / kStride) - taps + 1;
   p.cin_g = static_cast<int>(g.in_channels_per_group());
-  // 16-byte runs: unit column stride, every other stride, the row length and the base in whole runs.
-  const int vector = args.dtype == DType::Float32 ? 4 : 8;
-  const Strides4& xs = args.input_strides;
-  p.vector_rows = xs.w == 1 && xs.h % vector == 0 && xs.c % vector == 0 && xs.n % vector == 0 &&
-                  g.w.in % vector == 0 && reinterpret_cast<uintptr_t>(args.input) % 16 == 0;
-  p.shift = p.vector_rows ? ((p.offset_w % vector) + vector) % vector : 0;
   const unsigned ctas = static_cast<unsigned>(tiles(g));
   switch (args.dtype) {
     case DType::Float32: return launch_dtype<float>(p, ctas, stream);

@@ -19,18 +19,6 @@ void run_sweeps(const SweepConfig& config, uint64_t seed) {
   CATCH_CHECK(at::globalContext().allowTF32CuDNN() == tf32_before);  // restored
 }
 
-// One float32 call of `a` on the GPU in the given TF32 mode, output poisoned first, checked against
-// the float64 reference `ref` at that mode's bar.
-void check_float32(const ArgSet& a, const Tensors& t, const at::Tensor& ref, bool allow_tf32) {
-  AllowTF32Guard guard(allow_tf32);
-  poison_allocator(a.output_sizes(), at::kFloat, cuda_device());
-  const at::Tensor out = call_tconv(a, t);
-  double err = 0.0;
-  const std::string why = check_output(out, ref, t, tolerance_for(at::kFloat, allow_tf32), c10::nullopt, &err);
-  CATCH_INFO("TF32 " << (allow_tf32 ? "allowed" : "off") << ": relative error " << err);
-  CATCH_CHECK(why.empty());
-}
-
 }  // namespace
 
 CATCH_TEST_CASE("CUDA sweep float32, TF32 allowed (tolerance 1e-3)", "[cuda][sweep]") {
