@@ -25,25 +25,27 @@ cuda::DType to_kernel_dtype(at::ScalarType type) {
   }
 }
 
-enum class Kernel { Direct, PhaseBlock, ImplicitGemm, WindowGemm, WgmmaGemm };
+enum class Kernel { Direct, PhaseBlock, PhaseRow, ImplicitGemm, WindowGemm, WgmmaGemm };
 
-// TCONV_CUDA_KERNEL=direct|phase_block|gemm|window|wgmma pins the kernel (benchmarks and tests of
+// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|gemm|window|wgmma pins the kernel (benchmarks and tests of
 // each path); read once. A pinned kernel still declines what it can't do (every one but direct
 // float64; phase_block anything but stride 2, dilation 1, kernels to 4x4 and 4 channels per group;
+// phase_row channels_last outputs and rows shared memory can't stage;
 // the window kernels shapes their plans can't hold; wgmma also strict float32 and devices other
 // than compute capability 9.0), which then goes to the next path: wgmma -> window -> gemm ->
-// direct, phase_block -> direct.
-enum class Override { Automatic, Direct, PhaseBlock, ImplicitGemm, WindowGemm, WgmmaGemm };
+// direct, phase_block -> direct, phase_row -> direct.
+enum class Override { Automatic, Direct, PhaseBlock, PhaseRow, ImplicitGemm, WindowGemm, WgmmaGemm };
 Override kernel_override() {
   static const Override choice = [] {
     const char* value = std::getenv("TCONV_CUDA_KERNEL");
     if (value == nullptr || *value == 0) return Override::Automatic;
     if (std::strcmp(value, "direct") == 0) return Override::Direct;
     if (std::strcmp(value, "phase_block") == 0) return Override::PhaseBlock;
+    if (std::strcmp(value, "phase_row") == 0) return Override::PhaseRow;
     if (std::strcmp(value, "gemm") == 0) return Override::ImplicitGemm;
     if (std::strcmp(value, "window") == 0) return Override::WindowGemm;
     if (std::strcmp(value, "wgmma") == 0) return Override::WgmmaGemm;
-    TORCH_CHECK(false, "TCONV_CUDA_KERNEL must be 'direct', 'phase_block', 'gemm', 'window' or 'wgmma', got '",
+    TORCH_CHECK(false, "TCONV_CUDA_KERNEL must be 'direct', 'phase_block', 'phase_row', 'gemm', 'window' or 'wgmma', got '",
                 value, "'");
   }();
   return choice;
@@ -72,6 +74,7 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
   switch (kernel_override()) {
     case Override::Direct: return Kernel::Direct;
     case Override::PhaseBlock: return cuda::phase_block_supported(args) ? Kernel::PhaseBlock : Kernel::Direct;
+    case Override::PhaseRow: return cuda::phase_row_supported(args) ? Kernel::PhaseRow : Kernel::Direct;
     case Override::ImplicitGemm: return gemm ? Kernel::ImplicitGemm : Kernel::Direct;
     case Override::WindowGemm:
       return cuda::window_gemm_supported(args) ? Kernel::WindowGemm
@@ -87,7 +90,7 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
   // Stride-2 layers with at most 4 output channels per group (RGB heads): every phase of a 2x2
   // block from one shared input window.
   if (cuda::phase_block_preferred(args)) return Kernel::PhaseBlock;
-  if (!gemm || !tensor_cores_pay(args)) return Kernel::Direct;
+  if (!gemm || !tensor_cores_pay(args)) return cuda::phase_row_preferred(args) ? Kernel::PhaseRow : Kernel::Direct;
   // The sm_90a wgmma kernel is chosen only when pinned for now: measured against the automatic
   // choice it is within 3% on the 3x3 and 3x7 layers and slower elsewhere (docs/cuda-kernels.md).
   if (cuda::window_gemm_preferred(args)) return Kernel::WindowGemm;  // implies supported
@@ -149,6 +152,7 @@ at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weig
       break;
     }
     case Kernel::PhaseBlock: C10_CUDA_CHECK(cuda::launch_phase_block(args, stream)); break;
+    case Kernel::PhaseRow: C10_CUDA_CHECK(cuda::launch_phase_row(args, stream)); break;
     case Kernel::Direct: C10_CUDA_CHECK(cuda::launch_direct(args, stream)); break;
   }
   C10_CUDA_KERNEL_LAUNCH_CHECK();

@@ -21,13 +21,13 @@
 
 #include "element.cuh"
 #include "launch.h"
+#include "phase_table.h"
 
 namespace tconv {
 namespace cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kMaxTableStride = 64;          // per axis; larger strides use per_element_kernel
 constexpr size_t kWeightStageBytes = 48 * 1024;  // the default dynamic shared-memory limit
 
 // n / d and n % d for 0 <= n < 2^31 by multiply and shift (Granlund-Montgomery), d >= 1.
@@ -43,14 +43,8 @@ struct FastDivmod {
   }
 };
 
-// One phase's taps on one axis, narrowed to what the kernel reads (geometry.h's PhaseTaps).
-struct TapRun {
-  int first_tap, count, input_offset;
-};
-
-struct AxisTable {
-  TapRun phase[kMaxTableStride];
-  int tap_step, input_step;
+// Larger strides than kMaxTableStride (phase_table.h) use per_element_kernel.
+struct AxisTable : PhaseTable {
   FastDivmod stride;
 };
 
@@ -69,14 +63,8 @@ struct StreamPlan {
 };
 
 AxisTable make_axis_table(const AxisGeometry& axis) {
-  AxisTable t{};
-  for (int64_t r = 0; r < axis.stride; ++r) {
-    const PhaseTaps taps = axis.taps(r);
-    t.phase[r] = {static_cast<int>(taps.first_tap), static_cast<int>(taps.tap_count),
-                  static_cast<int>(taps.input_offset)};
-    t.tap_step = static_cast<int>(taps.tap_step);
-    t.input_step = static_cast<int>(taps.input_step);
-  }
+  AxisTable t;
+  static_cast<PhaseTable&>(t) = make_phase_table(axis);
   t.stride = FastDivmod(static_cast<uint32_t>(axis.stride));
   return t;
 }

@@ -52,6 +52,16 @@ bool phase_block_supported(const ConvArgs& args);
 bool phase_block_preferred(const ConvArgs& args);
 cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream);
 
+// Phase-row kernel (phase_row.cu): a CTA computes one output row of one image and group, every
+// output channel, from that row's input rows staged in shared memory; bias-only rows are filled.
+// float32/16-bit, NCHW output; supported() also needs strides up to 64 and the row's input rows,
+// weights and one output-row buffer of 8 channels in 100 KB of shared memory. preferred(): stride
+// of at least 2 in H and 4 phases, at least 16 output channels per group (rows of bias-only phases
+// and few taps per row make such layers write-bound).
+bool phase_row_supported(const ConvArgs& args);
+bool phase_row_preferred(const ConvArgs& args);
+cudaError_t launch_phase_row(const ConvArgs& args, cudaStream_t stream);
+
 // Tensor-core implicit GEMM (mma.sync: TF32 for float32 when TF32 is allowed, 3xTF32 when it is
 // not, bf16/fp16 with float32 accumulators). `workspace` holds implicit_gemm_workspace_bytes(args)
 // bytes for the weights packed per call.

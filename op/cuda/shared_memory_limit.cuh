@@ -10,12 +10,15 @@ namespace tconv {
 namespace cuda {
 
 // Raises `Kernel`'s dynamic shared-memory limit to everything the current device allows (its
-// opt-in maximum less the kernel's static shared memory) and returns that limit in *bytes. The
+// opt-in maximum less the kernel's static shared memory) and returns that limit in *bytes. With
+// `max_carveout` it also asks for the largest shared-memory carveout of the L1 (kernels whose
+// occupancy is bound by shared memory: the driver otherwise may pick a smaller carveout that holds
+// fewer CTAs per SM). The
 // driver calls run once per device and instantiation (`Kernel` is the kernel itself, so each
 // instantiation has its own flags); later launches only read the cached result. Raising to the
 // maximum rather than to one launch's size keeps the call valid for kernels whose shared memory
 // varies per call.
-template <auto Kernel>
+template <auto Kernel, bool max_carveout = false>
 cudaError_t raise_dynamic_shared_memory_limit(int64_t* bytes) {
   constexpr int kMaxDevices = 64;
   static std::once_flag once[kMaxDevices];
@@ -31,6 +34,10 @@ cudaError_t raise_dynamic_shared_memory_limit(int64_t* bytes) {
     if (s == cudaSuccess) s = cudaFuncGetAttributes(&attributes, Kernel);
     if (s != cudaSuccess) return s;
     *out = int64_t(optin) - int64_t(attributes.sharedSizeBytes);
+    if (max_carveout) {
+      s = cudaFuncSetAttribute(Kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+      if (s != cudaSuccess) return s;
+    }
     return cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(*out));
   };
   if (device < 0 || device >= kMaxDevices) return raise(device, bytes);

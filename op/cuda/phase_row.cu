@@ -1,0 +1,356 @@
+// Phase-row kernel: a CTA computes whole output rows (one image, one group, one output row, every
+// output channel of the group), for memory-bound layers with strides: KernelBench 75 and 81, where
+// most of the output is bias-only and each live output takes a few dozen multiply-adds.
+//
+// Why a kernel of its own. Such layers are write-bound (KernelBench 81: 831 MB out from 17 MB in),
+// so the goal is stores at the copy rate. The one-pass streaming kernel computes each output pixel
+// where it stores it: it pays integer address work for every pixel and tap, and on rows mixing
+// live and bias-only phases 40% of its lanes idle (ncu, session 4: 0.68 instructions issued per
+// cycle and scheduler, DRAM 32% busy). Here an output row's structure is resolved once per CTA:
+//   - The row's phase on the H axis fixes its H taps and their input rows (at most a few). A row
+//     none of whose taps lands inside the input is bias-only: the CTA fills it with 16-byte stores.
+//   - Otherwise the CTA stages those input rows for every input channel of the group (as float,
+//     zero halo on both sides, so no tap tests bounds) and the row's weights, [tap][channel][out
+//     channel], in shared memory.
+//   - Then it walks the W phases: lanes take consecutive positions of one phase (conflict-free
+//     shared loads of the staged rows; weights are warp-wide broadcasts), a thread 2 positions x 8
+//     output channels, the channel loop 16 FMAs per 2 row loads and 2 16-byte weight loads.
+//     Results, bias added and cast, go to a shared row buffer at their output columns, so phases
+//     interleave there and not in memory.
+//   - The buffer is written out row by row with 16-byte streaming stores (each buffer row starts at
+//     the same offset modulo 16 bytes as its output row).
+// Output channels go through the buffer in chunks sized so that every warp has work per chunk.
+// Accuracy: float32 FMAs in every dtype mode (the strict float32 bar; input channels per group are
+// bounded by what shared memory stages, so these are thin reductions).
+#include <algorithm>
+
+#include "element.cuh"
+#include "launch.h"
+#include "phase_table.h"
+#include "shared_memory_limit.cuh"
+
+namespace tconv {
+namespace cuda {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kWarps = kThreads / 32;
+constexpr int kPositions = 2;                   // per thread: q-indices lane and lane + 32 of a run
+constexpr int kRun = 32 * kPositions;           // q-indices of one phase per warp item
+constexpr int kChannels = 8;                    // output channels per warp item
+constexpr int kMaxRowTaps = 16;                 // H taps per output row (tap_count <= kernel_h)
+constexpr int64_t kSharedBudget = 100 * 1024;   // two CTAs per SM at least
+
+struct PhaseRowArgs {
+  ConvArgs conv;
+  Strides4 output_strides;
+  PhaseTable h, w;
+  int halo_left;     // zero columns staged before input column 0
+  int stage_width;   // halo_left + W_in + zero columns after
+  int row_taps;      // the most H taps an output row can have: staged rows per input channel
+  int runs;          // kRun-wide runs of the longest W phase
+  int chunk;         // output channels per chunk: 8, 16, ... kThreads
+  int buffer_stride; // elements of T per buffer row, a multiple of 16 bytes
+  int stage_floats, weight_floats;  // shared-memory regions before the buffer
+};
+
+int round_up(int64_t value, int64_t multiple) { return static_cast<int>((value + multiple - 1) / multiple * multiple); }
+
+// Writes output row `dst` (Wo elements) from a source of 16-byte vectors: vector v holds columns
+// v*kVector - shift .. + kVector, shift = the row's offset from 16-byte alignment in elements, so
+// whole vectors go out as one aligned 16-byte store and the row's ragged ends element by element.
+// Streaming stores: the output is written once and not read back by this kernel.
+template <typename T, typename VectorAt, typename ElementAt>
+__device__ __forceinline__ void store_row(T* dst, int Wo, int shift, int lane, VectorAt vector_at,
+                                          ElementAt element_at) {
+  constexpr int kVector = 16 / sizeof(T);
+  const int vectors = (shift + Wo + kVector - 1) / kVector;
+  for (int v = lane; v < vectors; v += 32) {
+    const int first = v * kVector - shift;
+    if (first >= 0 && first + kVector <= Wo) {
+      __stcs(reinterpret_cast<int4*>(dst + first), vector_at(v));
+    } else {
+      for (int e = max(first, 0); e < min(first + kVector, Wo); ++e) dst[e] = element_at(e);
+    }
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ T bias_value(const PhaseRowArgs& p, int64_t channel) {
+  const T* bias = static_cast<const T*>(p.conv.bias);
+  return bias != nullptr ? load_readonly(bias + channel) : from_acc<T>(0.0f);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs p) {
+  constexpr int kVector = 16 / sizeof(T);
+  extern __shared__ int4 shared_words[];
+  float* stage = reinterpret_cast<float*>(shared_words);  // [row tap][in channel][stage_width]
+  float* weights = stage + p.stage_floats;                // [row tap][kw][in channel][chunk]
+  T* buffer = reinterpret_cast<T*>(weights + p.weight_floats);  // [chunk channel][buffer_stride]
+  __shared__ int row_kh[kMaxRowTaps], row_ih[kMaxRowTaps];
+
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const int Ho = static_cast<int>(g.h.out), Wo = static_cast<int>(g.w.out);
+  const int cin_g = static_cast<int>(g.in_channels_per_group());
+  const int cout_g = static_cast<int>(g.out_channels_per_group());
+  const int KH = static_cast<int>(g.h.kernel), KW = static_cast<int>(g.w.kernel);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+
+  int64_t unit = blockIdx.x;
+  const int oh = static_cast<int>(unit % Ho);
+  unit /= Ho;
+  const int group = static_cast<int>(unit % g.groups);
+  const int64_t n = unit / g.groups;
+
+  // The row's H taps whose input row exists (the same on every thread).
+  const int th = oh + static_cast<int>(g.h.padding);
+  const int qh = th / static_cast<int>(g.h.stride);
+  const TapRun row_phase = p.h.phase[th % static_cast<int>(g.h.stride)];
+  int live = 0;
+  for (int j = 0; j < row_phase.count; ++j) {
+    const int ih = qh - row_phase.input_offset - j * p.h.input_step;
+    if (ih < 0 || ih >= g.h.in) continue;
+    if (threadIdx.x == 0) {
+      row_kh[live] = row_phase.first_tap + j * p.h.tap_step;
+      row_ih[live] = ih;
+    }
+    ++live;
+  }
+
+  T* out = static_cast<T*>(p.conv.output);
+  const int64_t first_channel = int64_t(group) * cout_g;
+  auto row_start = [&](int co) {
+    return n * p.output_strides.n + (first_channel + co) * p.output_strides.c + int64_t(oh) * p.output_strides.h;
+  };
+  auto row_shift = [&](int64_t start) { return static_cast<int>(start & (kVector - 1)); };
+
+  if (live == 0) {  // bias only
+    for (int co = warp; co < cout_g; co += kWarps) {
+      const T value = bias_value<T>(p, first_channel + co);
+      int4 fill;
+      T* lanes = reinterpret_cast<T*>(&fill);
+#pragma unroll
+      for (int e = 0; e < kVector; ++e) lanes[e] = value;
+      const int64_t start = row_start(co);
+      store_row(out + start, Wo, row_shift(start), lane, [&](int) { return fill; }, [&](int) { return value; });
+    }
+    return;
+  }
+  __syncthreads();  // row_kh, row_ih
+
+  // Stage the live input rows of every input channel as float, zero halo included.
+  const T* x = static_cast<const T*>(p.conv.input);
+  const Strides4& xs = p.conv.input_strides;
+  const int W_in = static_cast<int>(g.w.in);
+  for (int row = warp; row < live * cin_g; row += kWarps) {
+    const int tap = row / cin_g, ci = row % cin_g;
+    const T* src = x + n * xs.n + (int64_t(group) * cin_g + ci) * xs.c + int64_t(row_ih[tap]) * xs.h;
+    float* dst = stage + row * p.stage_width;
+    constexpr int kBatch = 4;  // loads in flight per lane
+    for (int c0 = lane; c0 < p.stage_width; c0 += 32 * kBatch) {
+      float v[kBatch];
+#pragma unroll
+      for (int b = 0; b < kBatch; ++b) {
+        const int iw = c0 + 32 * b - p.halo_left;
+        v[b] = iw >= 0 && iw < W_in ? to_acc(load_readonly(src + int64_t(iw) * xs.w)) : 0.0f;
+      }
+#pragma unroll
+      for (int b = 0; b < kBatch; ++b)
+        if (c0 + 32 * b < p.stage_width) dst[c0 + 32 * b] = v[b];
+    }
+  }
+  __syncthreads();
+
+  const int Sw = static_cast<int>(g.w.stride), pad_w = static_cast<int>(g.w.padding);
+  const int tap_plane = cin_g * p.stage_width;  // stage floats per live tap
+  const T* w = static_cast<const T*>(p.conv.weight);
+  for (int chunk0 = 0; chunk0 < cout_g; chunk0 += p.chunk) {
+    // The chunk's weights for the row's taps: [live tap][kw][ci][co] from [group*cin_g + ci][co][kh][kw].
+    // A thread keeps one output channel (chunk divides kThreads) and copies the live taps of its
+    // input channels, which lie together in memory.
+    {
+      const int co = threadIdx.x % p.chunk;
+      const bool valid = chunk0 + co < cout_g;
+      for (int ci = threadIdx.x / p.chunk; ci < cin_g; ci += kThreads / p.chunk) {
+        const T* src = w + ((int64_t(group) * cin_g + ci) * cout_g + chunk0 + co) * KH * KW;
+        for (int tap = 0; tap < live; ++tap)
+          for (int kw = 0; kw < KW; ++kw)
+            weights[((tap * KW + kw) * cin_g + ci) * p.chunk + co] =
+                valid ? to_acc(load_readonly(src + row_kh[tap] * KW + kw)) : 0.0f;
+      }
+    }
+    __syncthreads();
+    // Warp items: (run of one W phase, 8 output channels); each walks every phase of its run.
+    const int channel_items = (min(p.chunk, cout_g - chunk0) + kChannels - 1) / kChannels;
+    for (int item = warp; item < p.runs * channel_items; item += kWarps) {
+      const int run = item / channel_items;
+      const int co0 = chunk0 + (item % channel_items) * kChannels;
+      float bias[kChannels];
+      int shift[kChannels];
+#pragma unroll
+      for (int c = 0; c < kChannels; ++c) {
+        const bool valid = co0 + c < cout_g;
+        bias[c] = valid ? to_acc(bias_value<T>(p, first_channel + co0 + c)) : 0.0f;
+        shift[c] = valid ? row_shift(row_start(co0 + c)) : 0;
+      }
+      for (int rw = 0; rw < Sw; ++rw) {
+        const int count = p.w.output_count[rw];
+        if (run * kRun >= count) continue;
+        const TapRun col_phase = p.w.phase[rw];
+        const int q0 = p.w.first_q[rw];
+        int k[kPositions], column[kPositions];
+#pragma unroll
+        for (int j = 0; j < kPositions; ++j) {
+          k[j] = run * kRun + lane + 32 * j;
+          // Positions past the phase compute on its last one (in the staged row) and store nothing.
+          column[j] = q0 + min(k[j], count - 1) - col_phase.input_offset + p.halo_left;
+        }
+        float acc[kPositions][kChannels] = {};
+        for (int tap = 0; tap < live; ++tap) {
+          for (int jw = 0; jw < col_phase.count; ++jw) {
+            const int kw = col_phase.first_tap + jw * p.w.tap_step;
+            const float* xrow = stage + tap * tap_plane - jw * p.w.input_step;
+            const float* wrow = weights + (tap * KW + kw) * cin_g * p.chunk + co0 - chunk0;
+#pragma unroll 4
+            for (int ci = 0; ci < cin_g; ++ci) {
+              float xv[kPositions];
+#pragma unroll
+              for (int j = 0; j < kPositions; ++j) xv[j] = xrow[ci * p.stage_width + column[j]];
+              const float4 w0 = *reinterpret_cast<const float4*>(wrow + ci * p.chunk);
+              const float4 w1 = *reinterpret_cast<const float4*>(wrow + ci * p.chunk + 4);
+              const float wv[kChannels] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
+#pragma unroll
+              for (int j = 0; j < kPositions; ++j)
+#pragma unroll
+                for (int c = 0; c < kChannels; ++c) acc[j][c] = fmaf(xv[j], wv[c], acc[j][c]);
+            }
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < kPositions; ++j) {
+          if (k[j] >= count) continue;
+          const int ow = (q0 + k[j]) * Sw + rw - pad_w;
+#pragma unroll
+          for (int c = 0; c < kChannels; ++c)
+            if (co0 + c < cout_g)
+              buffer[(co0 - chunk0 + c) * p.buffer_stride + shift[c] + ow] = from_acc<T>(acc[j][c] + bias[c]);
+        }
+      }
+    }
+    __syncthreads();
+    for (int c = warp; c < min(p.chunk, cout_g - chunk0); c += kWarps) {
+      const int64_t start = row_start(chunk0 + c);
+      const T* row = buffer + c * p.buffer_stride;
+      store_row(out + start, Wo, row_shift(start), lane,
+                [&](int v) { return reinterpret_cast<const int4*>(row)[v]; },
+                [&](int e) { return row[row_shift(start) + e]; });
+    }
+    __syncthreads();  // the next chunk rewrites the weights (and, after its barrier, the buffer)
+  }
+}
+
+size_t element_size(DType dtype) { return dtype == DType::Float32 ? 4 : 2; }
+
+// The launch plan; returns false where the kernel does not apply (see phase_row_supported).
+bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
+  const ConvTransposeGeometry& g = args.geometry;
+  if (args.dtype == DType::Float64 || args.output_channels_last) return false;
+  if (reinterpret_cast<uintptr_t>(args.output) % 16 != 0) return false;
+  if (g.h.stride > kMaxTableStride || g.w.stride > kMaxTableStride) return false;
+  const int64_t limit = int64_t(1) << 30;
+  if (g.h.out >= limit || g.w.out >= limit || g.h.in >= limit || g.w.in >= limit || g.h.padding >= limit ||
+      g.w.padding >= limit || g.h.kernel > kMaxRowTaps)
+    return false;
+  if (g.batch * g.groups * g.h.out >= (int64_t(1) << 31)) return false;  // CTAs in one grid dimension
+
+  PhaseRowArgs& p = *plan;
+  p.conv = args;
+  p.output_strides = output_strides(args);
+  p.h = make_phase_table(g.h);
+  p.w = make_phase_table(g.w);
+  // Staged columns: every (phase, position, tap) reads  first_q + k - input_offset - j*input_step.
+  int64_t lowest = 0, highest = g.w.in - 1, longest = 0;
+  p.row_taps = 0;
+  for (int r = 0; r < g.h.stride; ++r) p.row_taps = std::max(p.row_taps, p.h.phase[r].count);
+  for (int r = 0; r < g.w.stride; ++r) {
+    const TapRun taps = p.w.phase[r];
+    const int64_t count = p.w.output_count[r];
+    longest = std::max(longest, count);
+    if (count == 0 || taps.count == 0) continue;
+    lowest = std::min<int64_t>(lowest, p.w.first_q[r] - taps.input_offset - int64_t(taps.count - 1) * p.w.input_step);
+    highest = std::max<int64_t>(highest, p.w.first_q[r] + count - 1 - taps.input_offset);
+  }
+  p.halo_left = static_cast<int>(-lowest);
+  p.stage_width = static_cast<int>(highest - lowest + 1);
+  p.runs = static_cast<int>((longest + kRun - 1) / kRun);
+
+  const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
+  // Output channels per chunk: a power of two from 8 to kThreads (so that it divides kThreads),
+  // enough for one warp item per warp, fewer where shared memory would hold fewer CTAs.
+  const int64_t elem = element_size(args.dtype);
+  p.buffer_stride = round_up(g.w.out + 16 / elem, 16 / elem);
+  const int64_t stage_floats = int64_t(p.row_taps) * cin_g * p.stage_width;
+  auto bytes = [&](int64_t chunk) {
+    return (round_up(stage_floats, 4) + round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4)) * 4 +
+           chunk * p.buffer_stride * elem;
+  };
+  const int64_t wanted = kChannels * std::max<int64_t>(1, (kWarps + p.runs - 1) / p.runs);
+  int64_t chunk = kChannels;
+  while (chunk < wanted && chunk < cout_g && chunk < kThreads) chunk *= 2;
+  while (chunk > kChannels && bytes(chunk) > kSharedBudget) chunk /= 2;
+  if (bytes(chunk) > kSharedBudget) return false;
+  p.chunk = static_cast<int>(chunk);
+  p.stage_floats = round_up(stage_floats, 4);  // 16-byte aligned regions
+  p.weight_floats = round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4);
+  return true;
+}
+
+size_t shared_bytes(const PhaseRowArgs& p, DType dtype) {
+  return (size_t(p.stage_floats) + p.weight_floats) * 4 + size_t(p.chunk) * p.buffer_stride * element_size(dtype);
+}
+
+template <typename T>
+cudaError_t launch_typed(const PhaseRowArgs& p, cudaStream_t stream) {
+  int64_t limit = 0;
+  cudaError_t e = raise_dynamic_shared_memory_limit<phase_row_kernel<T>, true>(&limit);
+  if (e != cudaSuccess) return e;
+  const size_t bytes = shared_bytes(p, p.conv.dtype);
+  if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const unsigned ctas = static_cast<unsigned>(g.batch * g.groups * g.h.out);
+  phase_row_kernel<T><<<ctas, kThreads, bytes, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+bool phase_row_supported(const ConvArgs& args) {
+  PhaseRowArgs plan;
+  return make_plan(args, &plan);
+}
+
+// Measured on the GPU (session 5, against the one-pass kernel): faster on KernelBench 75 and 81 and
+// on stride 4 and 8 layers with 16-32 channels, slower where a row has little work for its four
+// warps (8 output channels, stride 2: 0.059 against 0.048 ms; depthwise: 0.51 against 0.23 ms) or
+// the W axis has no phases to resolve (stride 2 x 1: 0.064 against 0.044 ms).
+bool phase_row_preferred(const ConvArgs& args) {
+  const ConvTransposeGeometry& g = args.geometry;
+  return g.h.stride >= 2 && g.h.stride * g.w.stride >= 4 && g.out_channels_per_group() >= 16 &&
+         phase_row_supported(args);
+}
+
+cudaError_t launch_phase_row(const ConvArgs& args, cudaStream_t stream) {
+  PhaseRowArgs p;
+  if (!make_plan(args, &p)) return cudaErrorInvalidValue;
+  switch (args.dtype) {
+    case DType::Float32: return launch_typed<float>(p, stream);
+    case DType::Float16: return launch_typed<__half>(p, stream);
+    case DType::BFloat16: return launch_typed<__nv_bfloat16>(p, stream);
+    case DType::Float64: break;
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace cuda
+}  // namespace tconv
