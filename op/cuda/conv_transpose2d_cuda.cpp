@@ -152,7 +152,11 @@ at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weig
       break;
     }
     case Kernel::PhaseBlock: C10_CUDA_CHECK(cuda::launch_phase_block(args, stream)); break;
-    case Kernel::PhaseRow: C10_CUDA_CHECK(cuda::launch_phase_row(args, stream)); break;
+    case Kernel::PhaseRow: {
+      const at::Tensor packed = workspace(cuda::phase_row_workspace_bytes(args));
+      C10_CUDA_CHECK(cuda::launch_phase_row(args, packed.data_ptr(), stream));
+      break;
+    }
     case Kernel::Direct: C10_CUDA_CHECK(cuda::launch_direct(args, stream)); break;
   }
   C10_CUDA_KERNEL_LAUNCH_CHECK();

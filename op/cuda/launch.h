@@ -58,9 +58,11 @@ cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream);
 // weights and one output-row buffer of 8 channels in 100 KB of shared memory. preferred(): stride
 // of at least 2 in H and 4 phases, at least 16 output channels per group (rows of bias-only phases
 // and few taps per row make such layers write-bound).
+// `workspace` holds phase_row_workspace_bytes(args) bytes (the weights packed per call as float).
 bool phase_row_supported(const ConvArgs& args);
 bool phase_row_preferred(const ConvArgs& args);
-cudaError_t launch_phase_row(const ConvArgs& args, cudaStream_t stream);
+size_t phase_row_workspace_bytes(const ConvArgs& args);
+cudaError_t launch_phase_row(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
 // Tensor-core implicit GEMM (mma.sync: TF32 for float32 when TF32 is allowed, 3xTF32 when it is
 // not, bf16/fp16 with float32 accumulators). `workspace` holds implicit_gemm_workspace_bytes(args)

@@ -10,8 +10,9 @@
 //   - The row's phase on the H axis fixes its H taps and their input rows (at most a few). A row
 //     none of whose taps lands inside the input is bias-only: the CTA fills it with 16-byte stores.
 //   - Otherwise the CTA stages those input rows for every input channel of the group (as float,
-//     zero halo on both sides, so no tap tests bounds) and the row's weights, [tap][channel][out
-//     channel], in shared memory.
+//     zero halo on both sides, so no tap tests bounds). The weights, packed once per call as float
+//     [group][kh][kw][in channel][out channel] in the workspace, come per chunk of output channels
+//     by 16-byte cp.async, the next chunk's while this one computes.
 //   - Then it walks the W phases: lanes take consecutive positions of one phase (conflict-free
 //     shared loads of the staged rows; weights are warp-wide broadcasts), a thread 2 positions x 8
 //     output channels, the channel loop 16 FMAs per 2 row loads and 2 16-byte weight loads.
@@ -28,10 +29,16 @@
 #include "launch.h"
 #include "phase_table.h"
 #include "shared_memory_limit.cuh"
+#include "tensor_core.cuh"
 
 namespace tconv {
 namespace cuda {
 namespace {
+
+using tensor_core::cp_async16;
+using tensor_core::cp_async_commit;
+using tensor_core::cp_async_wait_all;
+using tensor_core::shared_address;
 
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
@@ -50,8 +57,11 @@ struct PhaseRowArgs {
   int row_taps;      // the most H taps an output row can have: staged rows per input channel
   int runs;          // kRun-wide runs of the longest W phase
   int chunk;         // output channels per chunk: 8, 16, ... kThreads
+  int chunk_shift;   // log2(chunk / 4): 16-byte vectors per weight row
+  int cout_padded;   // output channels per group rounded up to a whole chunk (packed weights)
+  const float* packed_weights;  // [group][kh][kw][ci][cout_padded]
   int buffer_stride; // elements of T per buffer row, a multiple of 16 bytes
-  int stage_floats, weight_floats;  // shared-memory regions before the buffer
+  int stage_floats, weight_floats;  // shared-memory regions before the buffer (two weight buffers)
 };
 
 int round_up(int64_t value, int64_t multiple) { return static_cast<int>((value + multiple - 1) / multiple * multiple); }
@@ -86,8 +96,8 @@ __global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs 
   constexpr int kVector = 16 / sizeof(T);
   extern __shared__ int4 shared_words[];
   float* stage = reinterpret_cast<float*>(shared_words);  // [row tap][in channel][stage_width]
-  float* weights = stage + p.stage_floats;                // [row tap][kw][in channel][chunk]
-  T* buffer = reinterpret_cast<T*>(weights + p.weight_floats);  // [chunk channel][buffer_stride]
+  float* weights = stage + p.stage_floats;                // 2 x [row tap][kw][in channel][chunk]
+  T* buffer = reinterpret_cast<T*>(weights + 2 * p.weight_floats);  // [chunk channel][buffer_stride]
   __shared__ int row_kh[kMaxRowTaps], row_ih[kMaxRowTaps];
 
   const ConvTransposeGeometry& g = p.conv.geometry;
@@ -139,60 +149,72 @@ __global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs 
   }
   __syncthreads();  // row_kh, row_ih
 
-  // Stage the live input rows of every input channel as float, zero halo included.
+  // One chunk's weights for the row's live taps, [tap][kw][ci][co < chunk], by 16-byte cp.async.
+  const int rows_per_tap = KW * cin_g;
+  const float* group_weights = p.packed_weights + int64_t(group) * KH * rows_per_tap * p.cout_padded;
+  auto fetch_weights = [&](int chunk0, float* dst) {
+    const int vectors = (live * rows_per_tap) << p.chunk_shift;
+    for (int v = threadIdx.x; v < vectors; v += kThreads) {
+      const int row = v >> p.chunk_shift, part = v & ((1 << p.chunk_shift) - 1);
+      const int tap = row / rows_per_tap;
+      const float* src = group_weights + (int64_t(row_kh[tap]) * rows_per_tap + row - tap * rows_per_tap) * p.cout_padded +
+                         chunk0 + 4 * part;
+      cp_async16(shared_address(dst + row * p.chunk + 4 * part), src);
+    }
+    cp_async_commit();
+  };
+  fetch_weights(0, weights);
+
+  // Stage the live input rows of every input channel as float, zero halo included: a warp takes
+  // kStageRows rows at a time, kStageLoads columns per lane each, all loads issued before the stores.
   const T* x = static_cast<const T*>(p.conv.input);
   const Strides4& xs = p.conv.input_strides;
   const int W_in = static_cast<int>(g.w.in);
-  for (int row = warp; row < live * cin_g; row += kWarps) {
-    const int tap = row / cin_g, ci = row % cin_g;
-    const T* src = x + n * xs.n + (int64_t(group) * cin_g + ci) * xs.c + int64_t(row_ih[tap]) * xs.h;
-    float* dst = stage + row * p.stage_width;
-    constexpr int kBatch = 4;  // loads in flight per lane
-    for (int c0 = lane; c0 < p.stage_width; c0 += 32 * kBatch) {
-      float v[kBatch];
+  const int stage_rows = live * cin_g;
+  constexpr int kStageRows = 4, kStageLoads = 4;
+  for (int row0 = warp; row0 < stage_rows; row0 += kStageRows * kWarps) {
+    for (int c0 = lane; c0 < p.stage_width; c0 += 32 * kStageLoads) {
+      float v[kStageRows][kStageLoads];
 #pragma unroll
-      for (int b = 0; b < kBatch; ++b) {
-        const int iw = c0 + 32 * b - p.halo_left;
-        v[b] = iw >= 0 && iw < W_in ? to_acc(load_readonly(src + int64_t(iw) * xs.w)) : 0.0f;
+      for (int r = 0; r < kStageRows; ++r) {
+        const int row = min(row0 + r * kWarps, stage_rows - 1);
+        const int tap = row / cin_g, ci = row - tap * cin_g;
+        const T* src = x + n * xs.n + (int64_t(group) * cin_g + ci) * xs.c + int64_t(row_ih[tap]) * xs.h;
+#pragma unroll
+        for (int b = 0; b < kStageLoads; ++b) {
+          const int iw = c0 + 32 * b - p.halo_left;
+          v[r][b] = iw >= 0 && iw < W_in ? to_acc(load_readonly(src + int64_t(iw) * xs.w)) : 0.0f;
+        }
       }
 #pragma unroll
-      for (int b = 0; b < kBatch; ++b)
-        if (c0 + 32 * b < p.stage_width) dst[c0 + 32 * b] = v[b];
+      for (int r = 0; r < kStageRows; ++r)
+#pragma unroll
+        for (int b = 0; b < kStageLoads; ++b)
+          if (row0 + r * kWarps < stage_rows && c0 + 32 * b < p.stage_width)
+            stage[(row0 + r * kWarps) * p.stage_width + c0 + 32 * b] = v[r][b];
     }
   }
-  __syncthreads();
 
   const int Sw = static_cast<int>(g.w.stride), pad_w = static_cast<int>(g.w.padding);
   const int tap_plane = cin_g * p.stage_width;  // stage floats per live tap
-  const T* w = static_cast<const T*>(p.conv.weight);
-  for (int chunk0 = 0; chunk0 < cout_g; chunk0 += p.chunk) {
-    // The chunk's weights for the row's taps: [live tap][kw][ci][co] from [group*cin_g + ci][co][kh][kw].
-    // A thread keeps one output channel (chunk divides kThreads) and copies the live taps of its
-    // input channels, which lie together in memory.
-    {
-      const int co = threadIdx.x % p.chunk;
-      const bool valid = chunk0 + co < cout_g;
-      for (int ci = threadIdx.x / p.chunk; ci < cin_g; ci += kThreads / p.chunk) {
-        const T* src = w + ((int64_t(group) * cin_g + ci) * cout_g + chunk0 + co) * KH * KW;
-        for (int tap = 0; tap < live; ++tap)
-          for (int kw = 0; kw < KW; ++kw)
-            weights[((tap * KW + kw) * cin_g + ci) * p.chunk + co] =
-                valid ? to_acc(load_readonly(src + row_kh[tap] * KW + kw)) : 0.0f;
-      }
-    }
-    __syncthreads();
+  for (int chunk0 = 0, buffer_index = 0; chunk0 < cout_g; chunk0 += p.chunk, buffer_index ^= 1) {
+    cp_async_wait_all();
+    __syncthreads();  // this chunk's weights (and the stage) in, the previous chunk's stores read
+    if (chunk0 + p.chunk < cout_g) fetch_weights(chunk0 + p.chunk, weights + (buffer_index ^ 1) * p.weight_floats);
+    const float* chunk_weights = weights + buffer_index * p.weight_floats;
     // Warp items: (run of one W phase, 8 output channels); each walks every phase of its run.
     const int channel_items = (min(p.chunk, cout_g - chunk0) + kChannels - 1) / kChannels;
     for (int item = warp; item < p.runs * channel_items; item += kWarps) {
       const int run = item / channel_items;
       const int co0 = chunk0 + (item % channel_items) * kChannels;
+      // Per channel: its bias and where its output row starts in the buffer (the row's shift).
       float bias[kChannels];
-      int shift[kChannels];
+      int buffer_row[kChannels];
 #pragma unroll
       for (int c = 0; c < kChannels; ++c) {
         const bool valid = co0 + c < cout_g;
         bias[c] = valid ? to_acc(bias_value<T>(p, first_channel + co0 + c)) : 0.0f;
-        shift[c] = valid ? row_shift(row_start(co0 + c)) : 0;
+        buffer_row[c] = (co0 - chunk0 + c) * p.buffer_stride + (valid ? row_shift(row_start(co0 + c)) : 0);
       }
       for (int rw = 0; rw < Sw; ++rw) {
         const int count = p.w.output_count[rw];
@@ -211,7 +233,7 @@ __global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs 
           for (int jw = 0; jw < col_phase.count; ++jw) {
             const int kw = col_phase.first_tap + jw * p.w.tap_step;
             const float* xrow = stage + tap * tap_plane - jw * p.w.input_step;
-            const float* wrow = weights + (tap * KW + kw) * cin_g * p.chunk + co0 - chunk0;
+            const float* wrow = chunk_weights + (tap * KW + kw) * cin_g * p.chunk + co0 - chunk0;
 #pragma unroll 4
             for (int ci = 0; ci < cin_g; ++ci) {
               float xv[kPositions];
@@ -234,7 +256,7 @@ __global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs 
 #pragma unroll
           for (int c = 0; c < kChannels; ++c)
             if (co0 + c < cout_g)
-              buffer[(co0 - chunk0 + c) * p.buffer_stride + shift[c] + ow] = from_acc<T>(acc[j][c] + bias[c]);
+              buffer[buffer_row[c] + ow] = from_acc<T>(acc[j][c] + bias[c]);
         }
       }
     }
@@ -246,7 +268,7 @@ __global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs 
                 [&](int v) { return reinterpret_cast<const int4*>(row)[v]; },
                 [&](int e) { return row[row_shift(start) + e]; });
     }
-    __syncthreads();  // the next chunk rewrites the weights (and, after its barrier, the buffer)
+    // The next chunk rewrites the buffer only after its barrier.
   }
 }
 
@@ -292,7 +314,7 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   p.buffer_stride = round_up(g.w.out + 16 / elem, 16 / elem);
   const int64_t stage_floats = int64_t(p.row_taps) * cin_g * p.stage_width;
   auto bytes = [&](int64_t chunk) {
-    return (round_up(stage_floats, 4) + round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4)) * 4 +
+    return (round_up(stage_floats, 4) + 2 * round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4)) * 4 +
            chunk * p.buffer_stride * elem;
   };
   const int64_t wanted = kChannels * std::max<int64_t>(1, (kWarps + p.runs - 1) / p.runs);
@@ -301,19 +323,55 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   while (chunk > kChannels && bytes(chunk) > kSharedBudget) chunk /= 2;
   if (bytes(chunk) > kSharedBudget) return false;
   p.chunk = static_cast<int>(chunk);
+  p.chunk_shift = 0;
+  while ((4 << p.chunk_shift) < chunk) ++p.chunk_shift;
+  p.cout_padded = round_up(cout_g, chunk);
+  p.packed_weights = nullptr;
   p.stage_floats = round_up(stage_floats, 4);  // 16-byte aligned regions
   p.weight_floats = round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4);
   return true;
 }
 
 size_t shared_bytes(const PhaseRowArgs& p, DType dtype) {
-  return (size_t(p.stage_floats) + p.weight_floats) * 4 + size_t(p.chunk) * p.buffer_stride * element_size(dtype);
+  return (size_t(p.stage_floats) + 2 * size_t(p.weight_floats)) * 4 + size_t(p.chunk) * p.buffer_stride * element_size(dtype);
+}
+
+size_t workspace_bytes(const PhaseRowArgs& p) {
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  return size_t(g.in_channels) * g.h.kernel * g.w.kernel * p.cout_padded * sizeof(float);
+}
+
+// [group*cin_g + ci][co][kh][kw] (any dtype) -> float [group][kh][kw][ci][cout_padded], zero past
+// the group's output channels.
+template <typename T>
+__global__ void pack_weights_kernel(const T* __restrict__ weight, float* __restrict__ packed,
+                                    ConvTransposeGeometry g, int64_t cout_padded) {
+  const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
+  const int64_t KH = g.h.kernel, KW = g.w.kernel;
+  const int64_t total = g.in_channels * KH * KW * cout_padded;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t r = i;
+    const int64_t co = r % cout_padded; r /= cout_padded;
+    const int64_t ci = r % cin_g; r /= cin_g;
+    const int64_t kw = r % KW; r /= KW;
+    const int64_t kh = r % KH;
+    const int64_t group = r / KH;
+    packed[i] = co < cout_g ? to_acc(weight[(((group * cin_g + ci) * cout_g + co) * KH + kh) * KW + kw]) : 0.0f;
+  }
 }
 
 template <typename T>
-cudaError_t launch_typed(const PhaseRowArgs& p, cudaStream_t stream) {
+cudaError_t launch_typed(PhaseRowArgs p, void* workspace, cudaStream_t stream) {
+  const int64_t packed_values = static_cast<int64_t>(workspace_bytes(p) / sizeof(float));
+  const unsigned pack_blocks = static_cast<unsigned>(std::min<int64_t>((packed_values + 255) / 256, 1024));
+  pack_weights_kernel<T><<<pack_blocks, 256, 0, stream>>>(static_cast<const T*>(p.conv.weight),
+                                                          static_cast<float*>(workspace), p.conv.geometry,
+                                                          p.cout_padded);
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) return e;
+  p.packed_weights = static_cast<const float*>(workspace);
   int64_t limit = 0;
-  cudaError_t e = raise_dynamic_shared_memory_limit<phase_row_kernel<T>, true>(&limit);
+  e = raise_dynamic_shared_memory_limit<phase_row_kernel<T>, true>(&limit);
   if (e != cudaSuccess) return e;
   const size_t bytes = shared_bytes(p, p.conv.dtype);
   if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
@@ -340,13 +398,18 @@ bool phase_row_preferred(const ConvArgs& args) {
          phase_row_supported(args);
 }
 
-cudaError_t launch_phase_row(const ConvArgs& args, cudaStream_t stream) {
+size_t phase_row_workspace_bytes(const ConvArgs& args) {
+  PhaseRowArgs p;
+  return make_plan(args, &p) ? workspace_bytes(p) : 0;
+}
+
+cudaError_t launch_phase_row(const ConvArgs& args, void* workspace, cudaStream_t stream) {
   PhaseRowArgs p;
   if (!make_plan(args, &p)) return cudaErrorInvalidValue;
   switch (args.dtype) {
-    case DType::Float32: return launch_typed<float>(p, stream);
-    case DType::Float16: return launch_typed<__half>(p, stream);
-    case DType::BFloat16: return launch_typed<__nv_bfloat16>(p, stream);
+    case DType::Float32: return launch_typed<float>(p, workspace, stream);
+    case DType::Float16: return launch_typed<__half>(p, workspace, stream);
+    case DType::BFloat16: return launch_typed<__nv_bfloat16>(p, workspace, stream);
     case DType::Float64: break;
   }
   return cudaErrorInvalidValue;
