@@ -91,6 +91,46 @@ __device__ __forceinline__ T bias_value(const PhaseRowArgs& p, int64_t channel) 
   return bias != nullptr ? load_readonly(bias + channel) : from_acc<T>(0.0f);
 }
 
+// Stages the row's live input rows (tap-major, then input channel) as float rows of stage_width
+// values, zero outside the input. A warp takes kStageRows rows at a time, kStageLoads columns per
+// lane each, and issues all their loads before the stores; row pointers are computed once per pass
+// and unit column strides (NCHW-like rows) index in 32 bits.
+template <typename T, bool UnitColumns>
+__device__ __forceinline__ void stage_input_rows(const PhaseRowArgs& p, float* stage, const T* x_image, int live,
+                                                 const int* row_ih, int warp, int lane) {
+  constexpr int kStageRows = 4, kStageLoads = 4;
+  const Strides4& xs = p.conv.input_strides;
+  const int cin_g = static_cast<int>(p.conv.geometry.in_channels_per_group());
+  const unsigned W_in = static_cast<unsigned>(p.conv.geometry.w.in);
+  const int rows = live * cin_g;
+  for (int row0 = warp; row0 < rows; row0 += kStageRows * kWarps) {
+    const T* src[kStageRows];
+#pragma unroll
+    for (int r = 0; r < kStageRows; ++r) {
+      const int row = min(row0 + r * kWarps, rows - 1);
+      const int tap = row / cin_g, ci = row - tap * cin_g;
+      src[r] = x_image + ci * xs.c + int64_t(row_ih[tap]) * xs.h;
+    }
+    for (int c0 = lane; c0 < p.stage_width; c0 += 32 * kStageLoads) {
+      float v[kStageRows][kStageLoads];
+#pragma unroll
+      for (int b = 0; b < kStageLoads; ++b) {
+        const int iw = c0 + 32 * b - p.halo_left;
+        const bool inside = static_cast<unsigned>(iw) < W_in;
+#pragma unroll
+        for (int r = 0; r < kStageRows; ++r)
+          v[r][b] = inside ? to_acc(load_readonly(UnitColumns ? src[r] + iw : src[r] + iw * xs.w)) : 0.0f;
+      }
+#pragma unroll
+      for (int r = 0; r < kStageRows; ++r)
+#pragma unroll
+        for (int b = 0; b < kStageLoads; ++b)
+          if (row0 + r * kWarps < rows && c0 + 32 * b < p.stage_width)
+            stage[(row0 + r * kWarps) * p.stage_width + c0 + 32 * b] = v[r][b];
+    }
+  }
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs p) {
   constexpr int kVector = 16 / sizeof(T);
@@ -165,35 +205,11 @@ __global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs 
   };
   fetch_weights(0, weights);
 
-  // Stage the live input rows of every input channel as float, zero halo included: a warp takes
-  // kStageRows rows at a time, kStageLoads columns per lane each, all loads issued before the stores.
-  const T* x = static_cast<const T*>(p.conv.input);
-  const Strides4& xs = p.conv.input_strides;
-  const int W_in = static_cast<int>(g.w.in);
-  const int stage_rows = live * cin_g;
-  constexpr int kStageRows = 4, kStageLoads = 4;
-  for (int row0 = warp; row0 < stage_rows; row0 += kStageRows * kWarps) {
-    for (int c0 = lane; c0 < p.stage_width; c0 += 32 * kStageLoads) {
-      float v[kStageRows][kStageLoads];
-#pragma unroll
-      for (int r = 0; r < kStageRows; ++r) {
-        const int row = min(row0 + r * kWarps, stage_rows - 1);
-        const int tap = row / cin_g, ci = row - tap * cin_g;
-        const T* src = x + n * xs.n + (int64_t(group) * cin_g + ci) * xs.c + int64_t(row_ih[tap]) * xs.h;
-#pragma unroll
-        for (int b = 0; b < kStageLoads; ++b) {
-          const int iw = c0 + 32 * b - p.halo_left;
-          v[r][b] = iw >= 0 && iw < W_in ? to_acc(load_readonly(src + int64_t(iw) * xs.w)) : 0.0f;
-        }
-      }
-#pragma unroll
-      for (int r = 0; r < kStageRows; ++r)
-#pragma unroll
-        for (int b = 0; b < kStageLoads; ++b)
-          if (row0 + r * kWarps < stage_rows && c0 + 32 * b < p.stage_width)
-            stage[(row0 + r * kWarps) * p.stage_width + c0 + 32 * b] = v[r][b];
-    }
-  }
+  // Stage the live input rows of every input channel as float, zero halo included.
+  const T* x_image = static_cast<const T*>(p.conv.input) + n * p.conv.input_strides.n +
+                     int64_t(group) * cin_g * p.conv.input_strides.c;
+  if (p.conv.input_strides.w == 1) stage_input_rows<T, true>(p, stage, x_image, live, row_ih, warp, lane);
+  else stage_input_rows<T, false>(p, stage, x_image, live, row_ih, warp, lane);
 
   const int Sw = static_cast<int>(g.w.stride), pad_w = static_cast<int>(g.w.padding);
   const int tap_plane = cin_g * p.stage_width;  // stage floats per live tap
