@@ -131,8 +131,10 @@ __device__ __forceinline__ void stage_input_rows(const PhaseRowArgs& p, float* s
   }
 }
 
+// At most 128 registers: 4 CTAs of kThreads per SM. (With __launch_bounds__(kThreads) alone nvcc 13
+// held the 16-bit variants to 96 registers and spilled.)
 template <typename T>
-__global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs p) {
+__global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   constexpr int kVector = 16 / sizeof(T);
   extern __shared__ int4 shared_words[];
   float* stage = reinterpret_cast<float*>(shared_words);  // [row tap][in channel][stage_width]
@@ -250,7 +252,7 @@ __global__ void __launch_bounds__(kThreads) phase_row_kernel(const PhaseRowArgs 
             const int kw = col_phase.first_tap + jw * p.w.tap_step;
             const float* xrow = stage + tap * tap_plane - jw * p.w.input_step;
             const float* wrow = chunk_weights + (tap * KW + kw) * cin_g * p.chunk + co0 - chunk0;
-#pragma unroll 4
+#pragma unroll 8
             for (int ci = 0; ci < cin_g; ++ci) {
               float xv[kPositions];
 #pragma unroll
