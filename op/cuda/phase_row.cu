@@ -12,7 +12,7 @@
 //   - Otherwise the CTA stages those input rows for every input channel of the group (as float,
 //     zero halo on both sides, so no tap tests bounds). The weights, packed once per call as float
 //     [group][kh][kw][in channel][out channel] in the workspace, come per chunk of output channels
-//     by 16-byte cp.async, the next chunk's while this one computes.
+//     by 16-byte cp.async, the next chunk's while this one's rows are stored.
 //   - Then it walks the W phases: lanes take consecutive positions of one phase (conflict-free
 //     shared loads of the staged rows; weights are warp-wide broadcasts), a thread 2 positions x 8
 //     output channels, the channel loop 16 FMAs per 2 row loads and 2 16-byte weight loads.
@@ -61,7 +61,7 @@ struct PhaseRowArgs {
   int cout_padded;   // output channels per group rounded up to a whole chunk (packed weights)
   const float* packed_weights;  // [group][kh][kw][ci][cout_padded]
   int buffer_stride; // elements of T per buffer row, a multiple of 16 bytes
-  int stage_floats, weight_floats;  // shared-memory regions before the buffer (two weight buffers)
+  int stage_floats, weight_floats;  // shared-memory regions before the buffer
 };
 
 int round_up(int64_t value, int64_t multiple) { return static_cast<int>((value + multiple - 1) / multiple * multiple); }
@@ -83,6 +83,18 @@ __device__ __forceinline__ void store_row(T* dst, int Wo, int shift, int lane, V
       for (int e = max(first, 0); e < min(first + kVector, Wo); ++e) dst[e] = element_at(e);
     }
   }
+}
+
+// Scalar stores to shared memory by 32-bit shared address: the epilogue's 16 stores per phase
+// otherwise may each rebuild the generic address of the shared window (S2R per store in SASS).
+__device__ __forceinline__ void store_shared(uint32_t address, float v) {
+  asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(address), "f"(v) : "memory");
+}
+__device__ __forceinline__ void store_shared(uint32_t address, __half v) {
+  asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(address), "h"(__half_as_ushort(v)) : "memory");
+}
+__device__ __forceinline__ void store_shared(uint32_t address, __nv_bfloat16 v) {
+  asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(address), "h"(__bfloat16_as_ushort(v)) : "memory");
 }
 
 template <typename T>
@@ -138,8 +150,9 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   constexpr int kVector = 16 / sizeof(T);
   extern __shared__ int4 shared_words[];
   float* stage = reinterpret_cast<float*>(shared_words);  // [row tap][in channel][stage_width]
-  float* weights = stage + p.stage_floats;                // 2 x [row tap][kw][in channel][chunk]
-  T* buffer = reinterpret_cast<T*>(weights + 2 * p.weight_floats);  // [chunk channel][buffer_stride]
+  float* weights = stage + p.stage_floats;                // [row tap][kw][in channel][chunk]
+  T* buffer = reinterpret_cast<T*>(weights + p.weight_floats);  // [chunk channel][buffer_stride]
+  const uint32_t buffer_address = shared_address(buffer);
   __shared__ int row_kh[kMaxRowTaps], row_ih[kMaxRowTaps];
 
   const ConvTransposeGeometry& g = p.conv.geometry;
@@ -215,11 +228,10 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
 
   const int Sw = static_cast<int>(g.w.stride), pad_w = static_cast<int>(g.w.padding);
   const int tap_plane = cin_g * p.stage_width;  // stage floats per live tap
-  for (int chunk0 = 0, buffer_index = 0; chunk0 < cout_g; chunk0 += p.chunk, buffer_index ^= 1) {
+  for (int chunk0 = 0; chunk0 < cout_g; chunk0 += p.chunk) {
     cp_async_wait_all();
     __syncthreads();  // this chunk's weights (and the stage) in, the previous chunk's stores read
-    if (chunk0 + p.chunk < cout_g) fetch_weights(chunk0 + p.chunk, weights + (buffer_index ^ 1) * p.weight_floats);
-    const float* chunk_weights = weights + buffer_index * p.weight_floats;
+    const float* chunk_weights = weights;
     // Warp items: (run of one W phase, 8 output channels); each walks every phase of its run.
     const int channel_items = (min(p.chunk, cout_g - chunk0) + kChannels - 1) / kChannels;
     for (int item = warp; item < p.runs * channel_items; item += kWarps) {
@@ -274,11 +286,14 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
 #pragma unroll
           for (int c = 0; c < kChannels; ++c)
             if (co0 + c < cout_g)
-              buffer[buffer_row[c] + ow] = from_acc<T>(acc[j][c] + bias[c]);
+              store_shared(buffer_address + (buffer_row[c] + ow) * int(sizeof(T)), from_acc<T>(acc[j][c] + bias[c]));
         }
       }
     }
     __syncthreads();
+    // One weight buffer (a second one cost KernelBench 75 a CTA per SM): the next chunk's weights
+    // arrive while this chunk's rows are stored.
+    if (chunk0 + p.chunk < cout_g) fetch_weights(chunk0 + p.chunk, weights);
     for (int c = warp; c < min(p.chunk, cout_g - chunk0); c += kWarps) {
       const int64_t start = row_start(chunk0 + c);
       const T* row = buffer + c * p.buffer_stride;
@@ -332,7 +347,7 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   p.buffer_stride = round_up(g.w.out + 16 / elem, 16 / elem);
   const int64_t stage_floats = int64_t(p.row_taps) * cin_g * p.stage_width;
   auto bytes = [&](int64_t chunk) {
-    return (round_up(stage_floats, 4) + 2 * round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4)) * 4 +
+    return (round_up(stage_floats, 4) + round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4)) * 4 +
            chunk * p.buffer_stride * elem;
   };
   const int64_t wanted = kChannels * std::max<int64_t>(1, (kWarps + p.runs - 1) / p.runs);
@@ -351,7 +366,7 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
 }
 
 size_t shared_bytes(const PhaseRowArgs& p, DType dtype) {
-  return (size_t(p.stage_floats) + 2 * size_t(p.weight_floats)) * 4 + size_t(p.chunk) * p.buffer_stride * element_size(dtype);
+  return (size_t(p.stage_floats) + p.weight_floats) * 4 + size_t(p.chunk) * p.buffer_stride * element_size(dtype);
 }
 
 size_t workspace_bytes(const PhaseRowArgs& p) {
