@@ -64,7 +64,7 @@ struct PhaseRowArgs {
   int stage_floats, weight_floats;  // shared-memory regions before the buffer
 };
 
-int round_up(int64_t value, int64_t multiple) { return static_cast<int>((value + multiple - 1) / multiple * multiple); }
+int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
 // Writes output row `dst` (Wo elements) from a source of 16-byte vectors: vector v holds columns
 // v*kVector - shift .. + kVector, shift = the row's offset from 16-byte alignment in elements, so
@@ -231,7 +231,6 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   for (int chunk0 = 0; chunk0 < cout_g; chunk0 += p.chunk) {
     cp_async_wait_all();
     __syncthreads();  // this chunk's weights (and the stage) in, the previous chunk's stores read
-    const float* chunk_weights = weights;
     // Warp items: (run of one W phase, 8 output channels); each walks every phase of its run.
     const int channel_items = (min(p.chunk, cout_g - chunk0) + kChannels - 1) / kChannels;
     for (int item = warp; item < p.runs * channel_items; item += kWarps) {
@@ -263,7 +262,7 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
           for (int jw = 0; jw < col_phase.count; ++jw) {
             const int kw = col_phase.first_tap + jw * p.w.tap_step;
             const float* xrow = stage + tap * tap_plane - jw * p.w.input_step;
-            const float* wrow = chunk_weights + (tap * KW + kw) * cin_g * p.chunk + co0 - chunk0;
+            const float* wrow = weights + (tap * KW + kw) * cin_g * p.chunk + co0 - chunk0;
 #pragma unroll 8
             for (int ci = 0; ci < cin_g; ++ci) {
               float xv[kPositions];
@@ -336,15 +335,17 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
     lowest = std::min<int64_t>(lowest, p.w.first_q[r] - taps.input_offset - int64_t(taps.count - 1) * p.w.input_step);
     highest = std::max<int64_t>(highest, p.w.first_q[r] + count - 1 - taps.input_offset);
   }
+  if (highest - lowest + 1 > kSharedBudget) return false;  // one staged row alone would not fit
   p.halo_left = static_cast<int>(-lowest);
   p.stage_width = static_cast<int>(highest - lowest + 1);
   p.runs = static_cast<int>((longest + kRun - 1) / kRun);
 
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
+  if (cin_g > 4096) return false;  // could never be staged (and keeps the sizes below in range)
   // Output channels per chunk: a power of two from 8 to kThreads (so that it divides kThreads),
   // enough for one warp item per warp, fewer where shared memory would hold fewer CTAs.
   const int64_t elem = element_size(args.dtype);
-  p.buffer_stride = round_up(g.w.out + 16 / elem, 16 / elem);
+  p.buffer_stride = static_cast<int>(round_up(g.w.out + 16 / elem, 16 / elem));
   const int64_t stage_floats = int64_t(p.row_taps) * cin_g * p.stage_width;
   auto bytes = [&](int64_t chunk) {
     return (round_up(stage_floats, 4) + round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4)) * 4 +
@@ -358,10 +359,10 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   p.chunk = static_cast<int>(chunk);
   p.chunk_shift = 0;
   while ((4 << p.chunk_shift) < chunk) ++p.chunk_shift;
-  p.cout_padded = round_up(cout_g, chunk);
+  p.cout_padded = static_cast<int>(round_up(cout_g, chunk));
   p.packed_weights = nullptr;
-  p.stage_floats = round_up(stage_floats, 4);  // 16-byte aligned regions
-  p.weight_floats = round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4);
+  p.stage_floats = static_cast<int>(round_up(stage_floats, 4));  // 16-byte aligned regions
+  p.weight_floats = static_cast<int>(round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4));
   return true;
 }
 
