@@ -23,6 +23,9 @@
 // Output channels go through the buffer in chunks sized so that every warp has work per chunk.
 // Accuracy: float32 FMAs in every dtype mode (the strict float32 bar; input channels per group are
 // bounded by what shared memory stages, so these are thin reductions).
+// Measured (H100, docs/cuda-kernels.md): KernelBench 81 0.381 ms float32 (cuDNN 1.43; 74% of the
+// copy floor), 0.364 bf16 (cuDNN 0.96); KernelBench 75 0.484 ms float32 (cuDNN 6.64; 60%), 0.535
+// bf16 (cuDNN 1.20). The one-pass kernel took 0.67-0.72 ms on both.
 #include <algorithm>
 
 #include "element.cuh"
