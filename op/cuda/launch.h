@@ -54,11 +54,12 @@ cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream);
 
 // Phase-row kernel (phase_row.cu): a CTA computes one output row of one image and group, every
 // output channel, from that row's input rows staged in shared memory; bias-only rows are filled.
-// float32/16-bit, NCHW output; supported() also needs strides up to 64 and the row's input rows,
-// weights and one output-row buffer of 8 channels in 100 KB of shared memory. preferred(): stride
-// of at least 2 in H and 4 phases, at least 16 output channels per group (rows of bias-only phases
-// and few taps per row make such layers write-bound).
-// `workspace` holds phase_row_workspace_bytes(args) bytes (the weights packed per call as float).
+// float32/16-bit (mma for bf16/fp16 and for float32 when args.allow_tf32, FFMA otherwise), NCHW
+// output; supported() also needs strides up to 64 and the row's input rows, weights and one
+// output-row buffer of 8 channels in 100 KB of shared memory. preferred(): stride of at least 2 in
+// H and 4 phases, at least 16 output channels per group (rows of bias-only phases and few taps per
+// row make such layers write-bound). `workspace` holds phase_row_workspace_bytes(args) bytes (the
+// weights packed per call as 32-bit words).
 bool phase_row_supported(const ConvArgs& args);
 bool phase_row_preferred(const ConvArgs& args);
 size_t phase_row_workspace_bytes(const ConvArgs& args);

@@ -9,23 +9,25 @@
 // cycle and scheduler, DRAM 32% busy). Here an output row's structure is resolved once per CTA:
 //   - The row's phase on the H axis fixes its H taps and their input rows (at most a few). A row
 //     none of whose taps lands inside the input is bias-only: the CTA fills it with 16-byte stores.
-//   - Otherwise the CTA stages those input rows for every input channel of the group (as float,
-//     zero halo on both sides, so no tap tests bounds). The weights, packed once per call as float
-//     [group][kh][kw][in channel][out channel] in the workspace, come per chunk of output channels
-//     by 16-byte cp.async, the next chunk's while this one's rows are stored.
-//   - Then it walks the W phases: lanes take consecutive positions of one phase (conflict-free
-//     shared loads of the staged rows; weights are warp-wide broadcasts), a thread 2 positions x 8
-//     output channels, the channel loop 16 FMAs per 2 row loads and 2 16-byte weight loads.
-//     Results, bias added and cast, go to a shared row buffer at their output columns, so phases
-//     interleave there and not in memory.
-//   - The buffer is written out row by row with 16-byte streaming stores (each buffer row starts at
-//     the same offset modulo 16 bytes as its output row).
+//   - Otherwise the CTA stages those input rows for every input channel of the group (zero halo on
+//     both sides, so no tap tests bounds). The weights, packed once per call in the workspace as
+//     [group][kh][kw][channel row][out channel], come per chunk of output channels by 16-byte
+//     cp.async, the next chunk's while this one's rows are stored.
+//   - Then it walks the W phases. A warp item is a run of 64 positions of one phase x 8 output
+//     channels; lanes take consecutive positions (conflict-free shared loads of the staged rows).
+//   - The channel loop runs on tensor cores where their inputs are exact or allowed (bf16/fp16, and
+//     float32 with TF32): per (tap, W tap) 4 m16n8 tiles, M = positions, N = channels, K = input
+//     channels as operand words (mma m16n8k16 / m16n8k8), rows of words staged with a pitch of 8
+//     mod 32 so each fragment load hits 32 banks. Strict float32 runs FFMA on float rows: a thread
+//     2 positions x 8 channels, per input channel 2 row loads and 2 broadcast 16-byte weight loads
+//     for 16 FMAs. Both accumulate in float32.
+//   - Results, bias added and cast, go to a shared row buffer at their output columns, so phases
+//     interleave there and not in memory. The buffer is written out row by row with 16-byte
+//     streaming stores (each buffer row starts at the same offset modulo 16 bytes as its output row).
 // Output channels go through the buffer in chunks sized so that every warp has work per chunk.
-// Accuracy: float32 FMAs in every dtype mode (the strict float32 bar; input channels per group are
-// bounded by what shared memory stages, so these are thin reductions).
-// Measured (H100, docs/cuda-kernels.md): KernelBench 81 0.381 ms float32 (cuDNN 1.43; 74% of the
-// copy floor), 0.364 bf16 (cuDNN 0.96); KernelBench 75 0.484 ms float32 (cuDNN 6.64; 60%), 0.535
-// bf16 (cuDNN 1.20). The one-pass kernel took 0.67-0.72 ms on both.
+// Measured (H100, docs/cuda-kernels.md): KernelBench 81 0.381 ms strict float32 (cuDNN 1.43; 74% of
+// the copy floor), 0.376 TF32, 0.300 bf16 (cuDNN 0.95); KernelBench 75 0.484 ms float32 (cuDNN 6.64;
+// 60%; 8 input channels: no TF32), 0.536 bf16 (cuDNN 1.20). The one-pass kernel took 0.67-0.72 ms.
 #include <algorithm>
 
 #include "element.cuh"
@@ -57,14 +59,17 @@ struct PhaseRowArgs {
   PhaseTable h, w;
   int halo_left;     // zero columns staged before input column 0
   int stage_width;   // halo_left + W_in + zero columns after
-  int row_taps;      // the most H taps an output row can have: staged rows per input channel
+  int row_taps;      // the most H taps an output row can have
+  int channel_rows;  // staged rows per tap: input channels (FFMA) or operand words (tensor cores)
+  int stage_pitch;   // words per staged row: stage_width, or for tensor cores 8 mod 32 (no conflicts)
   int runs;          // kRun-wide runs of the longest W phase
   int chunk;         // output channels per chunk: 8, 16, ... kThreads
   int chunk_shift;   // log2(chunk / 4): 16-byte vectors per weight row
+  int weight_pitch;  // words per staged weight row: chunk, or for tensor cores 8 mod 32
   int cout_padded;   // output channels per group rounded up to a whole chunk (packed weights)
-  const float* packed_weights;  // [group][kh][kw][ci][cout_padded]
+  const uint32_t* packed_weights;  // [group][kh][kw][channel row][cout_padded] words
   int buffer_stride; // elements of T per buffer row, a multiple of 16 bytes
-  int stage_floats, weight_floats;  // shared-memory regions before the buffer
+  int stage_words, weight_words;  // shared-memory regions before the buffer
 };
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
@@ -141,20 +146,137 @@ __device__ __forceinline__ void stage_input_rows(const PhaseRowArgs& p, float* s
 #pragma unroll
         for (int b = 0; b < kStageLoads; ++b)
           if (row0 + r * kWarps < rows && c0 + 32 * b < p.stage_width)
-            stage[(row0 + r * kWarps) * p.stage_width + c0 + 32 * b] = v[r][b];
+            stage[(row0 + r * kWarps) * p.stage_pitch + c0 + 32 * b] = v[r][b];
     }
+  }
+}
+
+// The tensor-core path's stage: per live tap, channel_rows rows of 32-bit operand words (a TF32
+// value, or the bf16/fp16 pair of input channels 2w and 2w + 1), stage_pitch words apart, zero
+// outside the input and past the group's channels. A warp takes kStageRows word rows at a time,
+// kStageLoads columns per lane each.
+template <typename T, bool UnitColumns>
+__device__ __forceinline__ void stage_input_words(const PhaseRowArgs& p, uint32_t* stage, const T* x_image, int live,
+                                                  const int* row_ih, int warp, int lane) {
+  constexpr int kStageRows = 4, kStageLoads = 4, kValues = tensor_core::WordPack<T>::values;
+  const Strides4& xs = p.conv.input_strides;
+  const int cin_g = static_cast<int>(p.conv.geometry.in_channels_per_group());
+  const unsigned W_in = static_cast<unsigned>(p.conv.geometry.w.in);
+  const int rows = live * p.channel_rows;
+  for (int row0 = warp; row0 < rows; row0 += kStageRows * kWarps) {
+    const T* src[kStageRows][kValues];  // null past the group's channels
+#pragma unroll
+    for (int r = 0; r < kStageRows; ++r) {
+      const int row = min(row0 + r * kWarps, rows - 1);
+      const int tap = row / p.channel_rows, word = row - tap * p.channel_rows;
+#pragma unroll
+      for (int e = 0; e < kValues; ++e) {
+        const int ci = word * kValues + e;
+        src[r][e] = ci < cin_g ? x_image + ci * xs.c + int64_t(row_ih[tap]) * xs.h : nullptr;
+      }
+    }
+    for (int c0 = lane; c0 < p.stage_width; c0 += 32 * kStageLoads) {
+      T v[kStageRows][kStageLoads][2];
+#pragma unroll
+      for (int b = 0; b < kStageLoads; ++b) {
+        const int iw = c0 + 32 * b - p.halo_left;
+        const bool inside = static_cast<unsigned>(iw) < W_in;
+#pragma unroll
+        for (int r = 0; r < kStageRows; ++r)
+#pragma unroll
+          for (int e = 0; e < 2; ++e)
+            v[r][b][e] = e < kValues && inside && src[r][e] != nullptr
+                             ? load_readonly(UnitColumns ? src[r][e] + iw : src[r][e] + iw * xs.w)
+                             : from_acc<T>(0.0f);
+      }
+#pragma unroll
+      for (int r = 0; r < kStageRows; ++r)
+#pragma unroll
+        for (int b = 0; b < kStageLoads; ++b)
+          if (row0 + r * kWarps < rows && c0 + 32 * b < p.stage_width)
+            stage[(row0 + r * kWarps) * p.stage_pitch + c0 + 32 * b] = tensor_core::make_word<false>(v[r][b][0], v[r][b][1]);
+    }
+  }
+}
+
+// One warp item on tensor cores: the run's 64 positions x 8 output channels of every W phase, as
+// 4 m16n8 tiles (M = positions, N = channels, K = operand words of input channels, 8 per step:
+// mma m16n8k8 TF32 or m16n8k16 bf16/fp16). Lane (g = lane / 4, t = lane % 4) holds positions g and
+// g + 8 of each tile and channels 2t, 2t + 1: the A fragment words are stage rows t and t + 4 at
+// those positions' columns (stage_pitch = 8 mod 32: the 32 lanes hit 32 banks), the B words weight
+// rows t and t + 4 at channel g.
+template <typename T, typename ShiftOf, typename BiasOf>
+__device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const uint32_t* stage, const uint32_t* weights,
+                                                 uint32_t buffer_address, int live, int run, int co0, int chunk0,
+                                                 int tap_plane, int lane, ShiftOf shift_of, BiasOf bias_of) {
+  constexpr int kTiles = kRun / 16;
+  const int g = lane / 4, t = lane % 4;
+  const ConvTransposeGeometry& geometry = p.conv.geometry;
+  const int cout_g = static_cast<int>(geometry.out_channels_per_group());
+  const int KW = static_cast<int>(geometry.w.kernel);
+  const int Sw = static_cast<int>(geometry.w.stride), pad_w = static_cast<int>(geometry.w.padding);
+  float bias[2];
+  int buffer_row[2];
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    const int co = co0 + 2 * t + e;
+    const bool valid = co < cout_g;
+    bias[e] = valid ? to_acc(bias_of(co)) : 0.0f;
+    buffer_row[e] = (co - chunk0) * p.buffer_stride + (valid ? shift_of(co) : 0);
+  }
+  for (int rw = 0; rw < Sw; ++rw) {
+    const int count = p.w.output_count[rw];
+    if (run * kRun >= count) continue;
+    const TapRun col_phase = p.w.phase[rw];
+    const int q0 = p.w.first_q[rw];
+    int column[kTiles][2];
+#pragma unroll
+    for (int m = 0; m < kTiles; ++m)
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        column[m][h] = q0 + min(run * kRun + 16 * m + g + 8 * h, count - 1) - col_phase.input_offset + p.halo_left;
+    float acc[kTiles][4] = {};
+    for (int tap = 0; tap < live; ++tap) {
+      for (int jw = 0; jw < col_phase.count; ++jw) {
+        const int kw = col_phase.first_tap + jw * p.w.tap_step;
+        const uint32_t* x_words = stage + tap * tap_plane + t * p.stage_pitch - jw * p.w.input_step;
+        const uint32_t* w_words = weights + ((tap * KW + kw) * p.channel_rows + t) * p.weight_pitch + co0 - chunk0 + g;
+        for (int step = 0; step < p.channel_rows; step += 8) {
+          const uint32_t b0 = w_words[step * p.weight_pitch], b1 = w_words[(step + 4) * p.weight_pitch];
+#pragma unroll
+          for (int m = 0; m < kTiles; ++m) {
+            const uint32_t a[4] = {x_words[step * p.stage_pitch + column[m][0]], x_words[step * p.stage_pitch + column[m][1]],
+                                   x_words[(step + 4) * p.stage_pitch + column[m][0]],
+                                   x_words[(step + 4) * p.stage_pitch + column[m][1]]};
+            tensor_core::mma(acc[m], a, b0, b1, T());
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int m = 0; m < kTiles; ++m)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int k = run * kRun + 16 * m + g + 8 * h;
+        if (k >= count) continue;
+        const int ow = (q0 + k) * Sw + rw - pad_w;
+#pragma unroll
+        for (int e = 0; e < 2; ++e)
+          if (co0 + 2 * t + e < cout_g)
+            store_shared(buffer_address + (buffer_row[e] + ow) * int(sizeof(T)), from_acc<T>(acc[m][2 * h + e] + bias[e]));
+      }
   }
 }
 
 // At most 128 registers: 4 CTAs of kThreads per SM. (With __launch_bounds__(kThreads) alone nvcc 13
 // held the 16-bit variants to 96 registers and spilled.)
-template <typename T>
+template <typename T, bool kTensorCores>
 __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   constexpr int kVector = 16 / sizeof(T);
   extern __shared__ int4 shared_words[];
-  float* stage = reinterpret_cast<float*>(shared_words);  // [row tap][in channel][stage_width]
-  float* weights = stage + p.stage_floats;                // [row tap][kw][in channel][chunk]
-  T* buffer = reinterpret_cast<T*>(weights + p.weight_floats);  // [chunk channel][buffer_stride]
+  uint32_t* stage = reinterpret_cast<uint32_t*>(shared_words);  // [row tap][channel row][stage_pitch]
+  uint32_t* weights = stage + p.stage_words;                     // [row tap][kw][channel row][weight_pitch]
+  T* buffer = reinterpret_cast<T*>(weights + p.weight_words);   // [chunk channel][buffer_stride]
   const uint32_t buffer_address = shared_address(buffer);
   __shared__ int row_kh[kMaxRowTaps], row_ih[kMaxRowTaps];
 
@@ -207,17 +329,18 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   }
   __syncthreads();  // row_kh, row_ih
 
-  // One chunk's weights for the row's live taps, [tap][kw][ci][co < chunk], by 16-byte cp.async.
-  const int rows_per_tap = KW * cin_g;
-  const float* group_weights = p.packed_weights + int64_t(group) * KH * rows_per_tap * p.cout_padded;
-  auto fetch_weights = [&](int chunk0, float* dst) {
+  // One chunk's weights for the row's live taps, [tap][kw][channel row][co < chunk], by 16-byte
+  // cp.async.
+  const int rows_per_tap = KW * p.channel_rows;
+  const uint32_t* group_weights = p.packed_weights + int64_t(group) * KH * rows_per_tap * p.cout_padded;
+  auto fetch_weights = [&](int chunk0, uint32_t* dst) {
     const int vectors = (live * rows_per_tap) << p.chunk_shift;
     for (int v = threadIdx.x; v < vectors; v += kThreads) {
       const int row = v >> p.chunk_shift, part = v & ((1 << p.chunk_shift) - 1);
       const int tap = row / rows_per_tap;
-      const float* src = group_weights + (int64_t(row_kh[tap]) * rows_per_tap + row - tap * rows_per_tap) * p.cout_padded +
+      const uint32_t* src = group_weights + (int64_t(row_kh[tap]) * rows_per_tap + row - tap * rows_per_tap) * p.cout_padded +
                          chunk0 + 4 * part;
-      cp_async16(shared_address(dst + row * p.chunk + 4 * part), src);
+      cp_async16(shared_address(dst + row * p.weight_pitch + 4 * part), src);
     }
     cp_async_commit();
   };
@@ -226,11 +349,17 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   // Stage the live input rows of every input channel as float, zero halo included.
   const T* x_image = static_cast<const T*>(p.conv.input) + n * p.conv.input_strides.n +
                      int64_t(group) * cin_g * p.conv.input_strides.c;
-  if (p.conv.input_strides.w == 1) stage_input_rows<T, true>(p, stage, x_image, live, row_ih, warp, lane);
-  else stage_input_rows<T, false>(p, stage, x_image, live, row_ih, warp, lane);
+  if constexpr (kTensorCores) {
+    if (p.conv.input_strides.w == 1) stage_input_words<T, true>(p, stage, x_image, live, row_ih, warp, lane);
+    else stage_input_words<T, false>(p, stage, x_image, live, row_ih, warp, lane);
+  } else {
+    float* rows = reinterpret_cast<float*>(stage);
+    if (p.conv.input_strides.w == 1) stage_input_rows<T, true>(p, rows, x_image, live, row_ih, warp, lane);
+    else stage_input_rows<T, false>(p, rows, x_image, live, row_ih, warp, lane);
+  }
 
   const int Sw = static_cast<int>(g.w.stride), pad_w = static_cast<int>(g.w.padding);
-  const int tap_plane = cin_g * p.stage_width;  // stage floats per live tap
+  const int tap_plane = p.channel_rows * p.stage_pitch;  // stage words per live tap
   for (int chunk0 = 0; chunk0 < cout_g; chunk0 += p.chunk) {
     cp_async_wait_all();
     __syncthreads();  // this chunk's weights (and the stage) in, the previous chunk's stores read
@@ -239,56 +368,64 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
     for (int item = warp; item < p.runs * channel_items; item += kWarps) {
       const int run = item / channel_items;
       const int co0 = chunk0 + (item % channel_items) * kChannels;
-      // Per channel: its bias and where its output row starts in the buffer (the row's shift).
-      float bias[kChannels];
-      int buffer_row[kChannels];
+      if constexpr (kTensorCores) {
+        tensor_core_item<T>(p, stage, weights, buffer_address, live, run, co0, chunk0, tap_plane, lane,
+                            [&](int co) { return row_shift(row_start(co)); },
+                            [&](int co) { return bias_value<T>(p, first_channel + co); });
+      } else {
+        const float* stage_rows = reinterpret_cast<const float*>(stage);
+        const float* weight_rows = reinterpret_cast<const float*>(weights);
+        // Per channel: its bias and where its output row starts in the buffer (the row's shift).
+        float bias[kChannels];
+        int buffer_row[kChannels];
 #pragma unroll
-      for (int c = 0; c < kChannels; ++c) {
-        const bool valid = co0 + c < cout_g;
-        bias[c] = valid ? to_acc(bias_value<T>(p, first_channel + co0 + c)) : 0.0f;
-        buffer_row[c] = (co0 - chunk0 + c) * p.buffer_stride + (valid ? row_shift(row_start(co0 + c)) : 0);
-      }
-      for (int rw = 0; rw < Sw; ++rw) {
-        const int count = p.w.output_count[rw];
-        if (run * kRun >= count) continue;
-        const TapRun col_phase = p.w.phase[rw];
-        const int q0 = p.w.first_q[rw];
-        int k[kPositions], column[kPositions];
-#pragma unroll
-        for (int j = 0; j < kPositions; ++j) {
-          k[j] = run * kRun + lane + 32 * j;
-          // Positions past the phase compute on its last one (in the staged row) and store nothing.
-          column[j] = q0 + min(k[j], count - 1) - col_phase.input_offset + p.halo_left;
+        for (int c = 0; c < kChannels; ++c) {
+          const bool valid = co0 + c < cout_g;
+          bias[c] = valid ? to_acc(bias_value<T>(p, first_channel + co0 + c)) : 0.0f;
+          buffer_row[c] = (co0 - chunk0 + c) * p.buffer_stride + (valid ? row_shift(row_start(co0 + c)) : 0);
         }
-        float acc[kPositions][kChannels] = {};
-        for (int tap = 0; tap < live; ++tap) {
-          for (int jw = 0; jw < col_phase.count; ++jw) {
-            const int kw = col_phase.first_tap + jw * p.w.tap_step;
-            const float* xrow = stage + tap * tap_plane - jw * p.w.input_step;
-            const float* wrow = weights + (tap * KW + kw) * cin_g * p.chunk + co0 - chunk0;
+        for (int rw = 0; rw < Sw; ++rw) {
+          const int count = p.w.output_count[rw];
+          if (run * kRun >= count) continue;
+          const TapRun col_phase = p.w.phase[rw];
+          const int q0 = p.w.first_q[rw];
+          int k[kPositions], column[kPositions];
+#pragma unroll
+          for (int j = 0; j < kPositions; ++j) {
+            k[j] = run * kRun + lane + 32 * j;
+            // Positions past the phase compute on its last one (in the staged row) and store nothing.
+            column[j] = q0 + min(k[j], count - 1) - col_phase.input_offset + p.halo_left;
+          }
+          float acc[kPositions][kChannels] = {};
+          for (int tap = 0; tap < live; ++tap) {
+            for (int jw = 0; jw < col_phase.count; ++jw) {
+              const int kw = col_phase.first_tap + jw * p.w.tap_step;
+              const float* xrow = stage_rows + tap * tap_plane - jw * p.w.input_step;
+              const float* wrow = weight_rows + (tap * KW + kw) * cin_g * p.weight_pitch + co0 - chunk0;
 #pragma unroll 8
-            for (int ci = 0; ci < cin_g; ++ci) {
-              float xv[kPositions];
+              for (int ci = 0; ci < cin_g; ++ci) {
+                float xv[kPositions];
 #pragma unroll
-              for (int j = 0; j < kPositions; ++j) xv[j] = xrow[ci * p.stage_width + column[j]];
-              const float4 w0 = *reinterpret_cast<const float4*>(wrow + ci * p.chunk);
-              const float4 w1 = *reinterpret_cast<const float4*>(wrow + ci * p.chunk + 4);
-              const float wv[kChannels] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
+                for (int j = 0; j < kPositions; ++j) xv[j] = xrow[ci * p.stage_pitch + column[j]];
+                const float4 w0 = *reinterpret_cast<const float4*>(wrow + ci * p.weight_pitch);
+                const float4 w1 = *reinterpret_cast<const float4*>(wrow + ci * p.weight_pitch + 4);
+                const float wv[kChannels] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
 #pragma unroll
-              for (int j = 0; j < kPositions; ++j)
+                for (int j = 0; j < kPositions; ++j)
 #pragma unroll
-                for (int c = 0; c < kChannels; ++c) acc[j][c] = fmaf(xv[j], wv[c], acc[j][c]);
+                  for (int c = 0; c < kChannels; ++c) acc[j][c] = fmaf(xv[j], wv[c], acc[j][c]);
+              }
             }
           }
-        }
 #pragma unroll
-        for (int j = 0; j < kPositions; ++j) {
-          if (k[j] >= count) continue;
-          const int ow = (q0 + k[j]) * Sw + rw - pad_w;
+          for (int j = 0; j < kPositions; ++j) {
+            if (k[j] >= count) continue;
+            const int ow = (q0 + k[j]) * Sw + rw - pad_w;
 #pragma unroll
-          for (int c = 0; c < kChannels; ++c)
-            if (co0 + c < cout_g)
-              store_shared(buffer_address + (buffer_row[c] + ow) * int(sizeof(T)), from_acc<T>(acc[j][c] + bias[c]));
+            for (int c = 0; c < kChannels; ++c)
+              if (co0 + c < cout_g)
+                store_shared(buffer_address + (buffer_row[c] + ow) * int(sizeof(T)), from_acc<T>(acc[j][c] + bias[c]));
+          }
         }
       }
     }
@@ -308,6 +445,9 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
 }
 
 size_t element_size(DType dtype) { return dtype == DType::Float32 ? 4 : 2; }
+
+// Tensor cores where their inputs are exact or allowed: bf16/fp16, and float32 when TF32 is.
+bool uses_tensor_cores(const ConvArgs& args) { return args.dtype != DType::Float32 || args.allow_tf32; }
 
 // The launch plan; returns false where the kernel does not apply (see phase_row_supported).
 bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
@@ -349,11 +489,16 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   // enough for one warp item per warp, fewer where shared memory would hold fewer CTAs.
   const int64_t elem = element_size(args.dtype);
   p.buffer_stride = static_cast<int>(round_up(g.w.out + 16 / elem, 16 / elem));
-  const int64_t stage_floats = int64_t(p.row_taps) * cin_g * p.stage_width;
-  auto bytes = [&](int64_t chunk) {
-    return (round_up(stage_floats, 4) + round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4)) * 4 +
-           chunk * p.buffer_stride * elem;
-  };
+  // Tensor cores: rows of operand words (8 per mma k-step, zero-padded), pitches of 8 mod 32 words
+  // so that a fragment's 4 rows x 8 positions (or channels) fall in 32 different banks.
+  const bool tensor_cores = uses_tensor_cores(args);
+  const int64_t values = tensor_cores && args.dtype != DType::Float32 ? 2 : 1;
+  p.channel_rows = static_cast<int>(tensor_cores ? round_up((cin_g + values - 1) / values, 8) : cin_g);
+  p.stage_pitch = tensor_cores ? static_cast<int>(round_up(p.stage_width + 24, 32) - 24) : p.stage_width;
+  auto weight_pitch = [&](int64_t chunk) { return tensor_cores && chunk > kChannels ? chunk + 8 : chunk; };
+  const int64_t stage_words = round_up(int64_t(p.row_taps) * p.channel_rows * p.stage_pitch, 4);
+  auto weight_words = [&](int64_t chunk) { return int64_t(p.row_taps) * g.w.kernel * p.channel_rows * weight_pitch(chunk); };
+  auto bytes = [&](int64_t chunk) { return (stage_words + weight_words(chunk)) * 4 + chunk * p.buffer_stride * elem; };
   const int64_t wanted = kChannels * std::max<int64_t>(1, (kWarps + p.runs - 1) / p.runs);
   int64_t chunk = kChannels;
   while (chunk < wanted && chunk < cout_g && chunk < kThreads) chunk *= 2;
@@ -362,59 +507,69 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   p.chunk = static_cast<int>(chunk);
   p.chunk_shift = 0;
   while ((4 << p.chunk_shift) < chunk) ++p.chunk_shift;
+  p.weight_pitch = static_cast<int>(weight_pitch(chunk));
   p.cout_padded = static_cast<int>(round_up(cout_g, chunk));
   p.packed_weights = nullptr;
-  p.stage_floats = static_cast<int>(round_up(stage_floats, 4));  // 16-byte aligned regions
-  p.weight_floats = static_cast<int>(round_up(int64_t(p.row_taps) * g.w.kernel * cin_g * chunk, 4));
+  p.stage_words = static_cast<int>(stage_words);  // 16-byte aligned regions
+  p.weight_words = static_cast<int>(weight_words(chunk));
   return true;
 }
 
 size_t shared_bytes(const PhaseRowArgs& p, DType dtype) {
-  return (size_t(p.stage_floats) + p.weight_floats) * 4 + size_t(p.chunk) * p.buffer_stride * element_size(dtype);
+  return (size_t(p.stage_words) + p.weight_words) * 4 + size_t(p.chunk) * p.buffer_stride * element_size(dtype);
 }
 
 size_t workspace_bytes(const PhaseRowArgs& p) {
   const ConvTransposeGeometry& g = p.conv.geometry;
-  return size_t(g.in_channels) * g.h.kernel * g.w.kernel * p.cout_padded * sizeof(float);
+  return size_t(g.groups) * g.h.kernel * g.w.kernel * p.channel_rows * p.cout_padded * sizeof(uint32_t);
 }
 
-// [group*cin_g + ci][co][kh][kw] (any dtype) -> float [group][kh][kw][ci][cout_padded], zero past
-// the group's output channels.
-template <typename T>
-__global__ void pack_weights_kernel(const T* __restrict__ weight, float* __restrict__ packed,
-                                    ConvTransposeGeometry g, int64_t cout_padded) {
+// [group*cin_g + ci][co][kh][kw] (any dtype) -> words [group][kh][kw][channel row][cout_padded],
+// zero past the group's channels: a row is one input channel as float (FFMA), or one operand word
+// (tensor cores: a TF32 value, or the bf16/fp16 pair of input channels 2w and 2w + 1).
+template <typename T, bool kTensorCores>
+__global__ void pack_weights_kernel(const T* __restrict__ weight, uint32_t* __restrict__ packed,
+                                    ConvTransposeGeometry g, int64_t channel_rows, int64_t cout_padded) {
+  constexpr int kValues = kTensorCores ? tensor_core::WordPack<T>::values : 1;
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   const int64_t KH = g.h.kernel, KW = g.w.kernel;
-  const int64_t total = g.in_channels * KH * KW * cout_padded;
+  const int64_t total = g.groups * KH * KW * channel_rows * cout_padded;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     int64_t r = i;
     const int64_t co = r % cout_padded; r /= cout_padded;
-    const int64_t ci = r % cin_g; r /= cin_g;
+    const int64_t row = r % channel_rows; r /= channel_rows;
     const int64_t kw = r % KW; r /= KW;
     const int64_t kh = r % KH;
     const int64_t group = r / KH;
-    packed[i] = co < cout_g ? to_acc(weight[(((group * cin_g + ci) * cout_g + co) * KH + kh) * KW + kw]) : 0.0f;
+    T v[2] = {from_acc<T>(0.0f), from_acc<T>(0.0f)};
+#pragma unroll
+    for (int e = 0; e < kValues; ++e) {
+      const int64_t ci = row * kValues + e;
+      if (ci < cin_g && co < cout_g) v[e] = weight[(((group * cin_g + ci) * cout_g + co) * KH + kh) * KW + kw];
+    }
+    if constexpr (kTensorCores) packed[i] = tensor_core::make_word<false>(v[0], v[1]);
+    else packed[i] = __float_as_uint(to_acc(v[0]));
   }
 }
 
-template <typename T>
+template <typename T, bool kTensorCores>
 cudaError_t launch_typed(PhaseRowArgs p, void* workspace, cudaStream_t stream) {
-  const int64_t packed_values = static_cast<int64_t>(workspace_bytes(p) / sizeof(float));
-  const unsigned pack_blocks = static_cast<unsigned>(std::min<int64_t>((packed_values + 255) / 256, 1024));
-  pack_weights_kernel<T><<<pack_blocks, 256, 0, stream>>>(static_cast<const T*>(p.conv.weight),
-                                                          static_cast<float*>(workspace), p.conv.geometry,
-                                                          p.cout_padded);
+  const int64_t packed_words = static_cast<int64_t>(workspace_bytes(p) / sizeof(uint32_t));
+  const unsigned pack_blocks = static_cast<unsigned>(std::min<int64_t>((packed_words + 255) / 256, 1024));
+  pack_weights_kernel<T, kTensorCores><<<pack_blocks, 256, 0, stream>>>(
+      static_cast<const T*>(p.conv.weight), static_cast<uint32_t*>(workspace), p.conv.geometry, p.channel_rows,
+      p.cout_padded);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
-  p.packed_weights = static_cast<const float*>(workspace);
+  p.packed_weights = static_cast<const uint32_t*>(workspace);
   int64_t limit = 0;
-  e = raise_dynamic_shared_memory_limit<phase_row_kernel<T>, true>(&limit);
+  e = raise_dynamic_shared_memory_limit<phase_row_kernel<T, kTensorCores>, true>(&limit);
   if (e != cudaSuccess) return e;
   const size_t bytes = shared_bytes(p, p.conv.dtype);
   if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
   const ConvTransposeGeometry& g = p.conv.geometry;
   const unsigned ctas = static_cast<unsigned>(g.batch * g.groups * g.h.out);
-  phase_row_kernel<T><<<ctas, kThreads, bytes, stream>>>(p);
+  phase_row_kernel<T, kTensorCores><<<ctas, kThreads, bytes, stream>>>(p);
   return cudaGetLastError();
 }
 
@@ -444,9 +599,11 @@ cudaError_t launch_phase_row(const ConvArgs& args, void* workspace, cudaStream_t
   PhaseRowArgs p;
   if (!make_plan(args, &p)) return cudaErrorInvalidValue;
   switch (args.dtype) {
-    case DType::Float32: return launch_typed<float>(p, workspace, stream);
-    case DType::Float16: return launch_typed<__half>(p, workspace, stream);
-    case DType::BFloat16: return launch_typed<__nv_bfloat16>(p, workspace, stream);
+    case DType::Float32:
+      return uses_tensor_cores(args) ? launch_typed<float, true>(p, workspace, stream)
+                                     : launch_typed<float, false>(p, workspace, stream);
+    case DType::Float16: return launch_typed<__half, true>(p, workspace, stream);
+    case DType::BFloat16: return launch_typed<__nv_bfloat16, true>(p, workspace, stream);
     case DType::Float64: break;
   }
   return cudaErrorInvalidValue;
