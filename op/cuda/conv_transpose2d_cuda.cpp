@@ -27,13 +27,13 @@ cuda::DType to_kernel_dtype(at::ScalarType type) {
 
 enum class Kernel { Direct, PhaseBlock, PhaseRow, ImplicitGemm, WindowGemm, WgmmaGemm };
 
-// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|gemm|window|wgmma pins the kernel (benchmarks and tests of
-// each path); read once. A pinned kernel still declines what it can't do (every one but direct
-// float64; phase_block anything but stride 2, dilation 1, kernels to 4x4 and 4 channels per group;
-// phase_row channels_last outputs and rows shared memory can't stage;
-// the window kernels shapes their plans can't hold; wgmma also strict float32 and devices other
-// than compute capability 9.0), which then goes to the next path: wgmma -> window -> gemm ->
-// direct, phase_block -> direct, phase_row -> direct.
+// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|gemm|window|wgmma pins the kernel (benchmarks and
+// tests of each path); read once. A pinned kernel still declines what it can't do (every one but
+// direct float64; phase_block anything but stride 2, dilation 1, kernels to 4x4 and 4 channels
+// per group; phase_row channels_last outputs and rows shared memory can't stage; the window
+// kernels shapes their plans can't hold; wgmma also strict float32 and devices other than compute
+// capability 9.0), which then goes to the next path: wgmma -> window -> gemm -> direct,
+// phase_block -> direct, phase_row -> direct.
 enum class Override { Automatic, Direct, PhaseBlock, PhaseRow, ImplicitGemm, WindowGemm, WgmmaGemm };
 Override kernel_override() {
   static const Override choice = [] {
@@ -45,7 +45,9 @@ Override kernel_override() {
     if (std::strcmp(value, "gemm") == 0) return Override::ImplicitGemm;
     if (std::strcmp(value, "window") == 0) return Override::WindowGemm;
     if (std::strcmp(value, "wgmma") == 0) return Override::WgmmaGemm;
-    TORCH_CHECK(false, "TCONV_CUDA_KERNEL must be 'direct', 'phase_block', 'phase_row', 'gemm', 'window' or 'wgmma', got '",
+    TORCH_CHECK(false,
+                "TCONV_CUDA_KERNEL must be 'direct', 'phase_block', 'phase_row', 'gemm', 'window' or "
+                "'wgmma', got '",
                 value, "'");
   }();
   return choice;
@@ -90,7 +92,10 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
   // Stride-2 layers with at most 4 output channels per group (RGB heads): every phase of a 2x2
   // block from one shared input window.
   if (cuda::phase_block_preferred(args)) return Kernel::PhaseBlock;
-  if (!gemm || !tensor_cores_pay(args)) return cuda::phase_row_preferred(args) ? Kernel::PhaseRow : Kernel::Direct;
+  // Memory-bound: strided layers with whole bias-only rows and a few taps per row go row by row
+  // (KernelBench 75, 81), everything else streams one-pass.
+  if (!gemm || !tensor_cores_pay(args))
+    return cuda::phase_row_preferred(args) ? Kernel::PhaseRow : Kernel::Direct;
   // The sm_90a wgmma kernel is chosen only when pinned for now: measured against the automatic
   // choice it is within 3% on the 3x3 and 3x7 layers and slower elsewhere (docs/cuda-kernels.md).
   if (cuda::window_gemm_preferred(args)) return Kernel::WindowGemm;  // implies supported

@@ -194,7 +194,8 @@ __device__ __forceinline__ void stage_input_words(const PhaseRowArgs& p, uint32_
 #pragma unroll
         for (int b = 0; b < kStageLoads; ++b)
           if (row0 + r * kWarps < rows && c0 + 32 * b < p.stage_width)
-            stage[(row0 + r * kWarps) * p.stage_pitch + c0 + 32 * b] = tensor_core::make_word<false>(v[r][b][0], v[r][b][1]);
+            stage[(row0 + r * kWarps) * p.stage_pitch + c0 + 32 * b] =
+                tensor_core::make_word<false>(v[r][b][0], v[r][b][1]);
     }
   }
 }
@@ -245,7 +246,8 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
           const uint32_t b0 = w_words[step * p.weight_pitch], b1 = w_words[(step + 4) * p.weight_pitch];
 #pragma unroll
           for (int m = 0; m < kTiles; ++m) {
-            const uint32_t a[4] = {x_words[step * p.stage_pitch + column[m][0]], x_words[step * p.stage_pitch + column[m][1]],
+            const uint32_t a[4] = {x_words[step * p.stage_pitch + column[m][0]],
+                                   x_words[step * p.stage_pitch + column[m][1]],
                                    x_words[(step + 4) * p.stage_pitch + column[m][0]],
                                    x_words[(step + 4) * p.stage_pitch + column[m][1]]};
             tensor_core::mma(acc[m], a, b0, b1, T());
@@ -263,7 +265,8 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
 #pragma unroll
         for (int e = 0; e < 2; ++e)
           if (co0 + 2 * t + e < cout_g)
-            store_shared(buffer_address + (buffer_row[e] + ow) * int(sizeof(T)), from_acc<T>(acc[m][2 * h + e] + bias[e]));
+            store_shared(buffer_address + (buffer_row[e] + ow) * int(sizeof(T)),
+                         from_acc<T>(acc[m][2 * h + e] + bias[e]));
       }
   }
 }
@@ -338,8 +341,9 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
     for (int v = threadIdx.x; v < vectors; v += kThreads) {
       const int row = v >> p.chunk_shift, part = v & ((1 << p.chunk_shift) - 1);
       const int tap = row / rows_per_tap;
-      const uint32_t* src = group_weights + (int64_t(row_kh[tap]) * rows_per_tap + row - tap * rows_per_tap) * p.cout_padded +
-                         chunk0 + 4 * part;
+      const uint32_t* src =
+          group_weights + (int64_t(row_kh[tap]) * rows_per_tap + row - tap * rows_per_tap) * p.cout_padded + chunk0 +
+          4 * part;
       cp_async16(shared_address(dst + row * p.weight_pitch + 4 * part), src);
     }
     cp_async_commit();
@@ -497,7 +501,9 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   p.stage_pitch = tensor_cores ? static_cast<int>(round_up(p.stage_width + 24, 32) - 24) : p.stage_width;
   auto weight_pitch = [&](int64_t chunk) { return tensor_cores && chunk > kChannels ? chunk + 8 : chunk; };
   const int64_t stage_words = round_up(int64_t(p.row_taps) * p.channel_rows * p.stage_pitch, 4);
-  auto weight_words = [&](int64_t chunk) { return int64_t(p.row_taps) * g.w.kernel * p.channel_rows * weight_pitch(chunk); };
+  auto weight_words = [&](int64_t chunk) {
+    return int64_t(p.row_taps) * g.w.kernel * p.channel_rows * weight_pitch(chunk);
+  };
   auto bytes = [&](int64_t chunk) { return (stage_words + weight_words(chunk)) * 4 + chunk * p.buffer_stride * elem; };
   const int64_t wanted = kChannels * std::max<int64_t>(1, (kWarps + p.runs - 1) / p.runs);
   int64_t chunk = kChannels;

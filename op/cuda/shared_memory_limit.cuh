@@ -11,13 +11,12 @@ namespace cuda {
 
 // Raises `Kernel`'s dynamic shared-memory limit to everything the current device allows (its
 // opt-in maximum less the kernel's static shared memory) and returns that limit in *bytes. With
-// `max_carveout` it also asks for the largest shared-memory carveout of the L1 (kernels whose
-// occupancy is bound by shared memory: the driver otherwise may pick a smaller carveout that holds
-// fewer CTAs per SM). The
-// driver calls run once per device and instantiation (`Kernel` is the kernel itself, so each
-// instantiation has its own flags); later launches only read the cached result. Raising to the
-// maximum rather than to one launch's size keeps the call valid for kernels whose shared memory
-// varies per call.
+// `max_carveout` it also asks for the largest shared-memory carveout of the L1, for kernels whose
+// occupancy shared memory bounds (measured, phase-row kernel: the default carveout held 2 CTAs per
+// SM where 3 fit). The driver calls run once per device and instantiation (`Kernel` is the kernel
+// itself, so each instantiation has its own flags); later launches only read the cached result.
+// Raising to the maximum rather than to one launch's size keeps the call valid for kernels whose
+// shared memory varies per call.
 template <auto Kernel, bool max_carveout = false>
 cudaError_t raise_dynamic_shared_memory_limit(int64_t* bytes) {
   constexpr int kMaxDevices = 64;
