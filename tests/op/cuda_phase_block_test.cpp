@@ -5,17 +5,15 @@
 // least 132 tiles, as in the DCGAN test below). Also wide groups (many channel stages), larger
 // planes (several tiles) and sets just outside the geometry (5 channels, 5x5 kernels, paddings of
 // two parities) that go elsewhere.
-#include <random>
-
 #include "cuda_test_support.h"
 
 using namespace tconv_test;
 
 namespace {
 
-class PhaseBlockSets {
+class PhaseBlockSets : public NarrowedSets {
  public:
-  explicit PhaseBlockSets(uint64_t seed) : gen_(seed, Limits::small()), rng_(seed ^ 0x9e3779b97f4a7c15ull) {}
+  explicit PhaseBlockSets(uint64_t seed) : NarrowedSets(seed) {}
 
   ArgSet next() {
     for (;;) {
@@ -40,21 +38,12 @@ class PhaseBlockSets {
       if (a.out_h() >= 1 && a.out_w() >= 1) return a;
     }
   }
-
- private:
-  int64_t uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
-  bool coin(double p) { return std::bernoulli_distribution(p)(rng_); }
-
-  ArgSetGenerator gen_;
-  std::mt19937_64 rng_;
 };
 
 constexpr int kSets = 200;
 
 void run(const SweepConfig& config, uint64_t seed) {
-  PhaseBlockSets sets(seed);
-  const double worst = cuda_sweep_sets(config, [&] { return sets.next(); }, kSets);
-  CATCH_WARN(config.label << ": worst relative error " << worst << " over " << kSets << " stride-2 sets");
+  cuda_sweep_narrowed<PhaseBlockSets>(config, seed, kSets, "stride-2 sets");
 }
 
 }  // namespace

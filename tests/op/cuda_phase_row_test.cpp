@@ -6,17 +6,15 @@
 // through it there; sets it declines (channels_last outputs, too many channels to stage) and the
 // automatic choice go elsewhere and are checked all the same. Also KernelBench 75's and 81's
 // layers at a small batch, strict float32.
-#include <random>
-
 #include "cuda_test_support.h"
 
 using namespace tconv_test;
 
 namespace {
 
-class PhaseRowSets {
+class PhaseRowSets : public NarrowedSets {
  public:
-  explicit PhaseRowSets(uint64_t seed) : gen_(seed, Limits::small()), rng_(seed ^ 0x9e3779b97f4a7c15ull) {}
+  explicit PhaseRowSets(uint64_t seed) : NarrowedSets(seed) {}
 
   ArgSet next() {
     for (;;) {
@@ -38,21 +36,12 @@ class PhaseRowSets {
       if (a.out_h() >= 1 && a.out_w() >= 1) return a;
     }
   }
-
- private:
-  int64_t uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
-  bool coin(double p) { return std::bernoulli_distribution(p)(rng_); }
-
-  ArgSetGenerator gen_;
-  std::mt19937_64 rng_;
 };
 
 constexpr int kSets = 200;
 
 void run(const SweepConfig& config, uint64_t seed) {
-  PhaseRowSets sets(seed);
-  const double worst = cuda_sweep_sets(config, [&] { return sets.next(); }, kSets);
-  CATCH_WARN(config.label << ": worst relative error " << worst << " over " << kSets << " strided sets");
+  cuda_sweep_narrowed<PhaseRowSets>(config, seed, kSets, "strided sets");
 }
 
 // A public benchmark layer at batch 2, with bias, strict float32.

@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 
 #include <functional>
+#include <random>
 
 #include "op_test_support.h"
 
@@ -87,6 +88,27 @@ inline double cuda_sweep(const SweepConfig& config, uint64_t seed, const Limits&
   const double worst = cuda_sweep_sets(config, [&] { return gen.next(); }, count, &coverage);
   if (coverage_minimum > 0) coverage.require_all(coverage_minimum);
   return worst;
+}
+
+// Random sets for one kernel's geometry: a subclass's next() draws from the general generator and
+// narrows the set with uniform() and coin() from a second stream, both seeded from `seed`.
+class NarrowedSets {
+ protected:
+  explicit NarrowedSets(uint64_t seed) : gen_(seed, Limits::small()), rng_(seed ^ 0x9e3779b97f4a7c15ull) {}
+  int64_t uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
+  bool coin(double p) { return std::bernoulli_distribution(p)(rng_); }
+
+  ArgSetGenerator gen_;
+  std::mt19937_64 rng_;
+};
+
+// `count` sets of `Sets` (a NarrowedSets) through the GPU sweep; warns the worst error, naming the
+// sets `what`.
+template <typename Sets>
+void cuda_sweep_narrowed(const SweepConfig& config, uint64_t seed, int count, const char* what) {
+  Sets sets(seed);
+  const double worst = cuda_sweep_sets(config, [&] { return sets.next(); }, count);
+  CATCH_WARN(config.label << ": worst relative error " << worst << " over " << count << " " << what);
 }
 
 // One float32 call of `a` on the GPU in the given TF32 mode, output poisoned first, checked against
