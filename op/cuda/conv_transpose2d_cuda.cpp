@@ -96,8 +96,8 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
   // (KernelBench 75, 81), everything else streams one-pass.
   if (!gemm || !tensor_cores_pay(args))
     return cuda::phase_row_preferred(args) ? Kernel::PhaseRow : Kernel::Direct;
-  // The sm_90a wgmma kernel is chosen only when pinned for now: measured against the automatic
-  // choice it is within 3% on the 3x3 and 3x7 layers and slower elsewhere (docs/cuda-kernels.md).
+  // Hopper, many taps per phase: wgmma straight from the staged window (docs/cuda-kernels.md).
+  if (cuda::wgmma_gemm_preferred(args)) return Kernel::WgmmaGemm;
   if (cuda::window_gemm_preferred(args)) return Kernel::WindowGemm;  // implies supported
   // Fewer than 16 output channels per group (RGB heads) stream faster one-pass than on 64-wide
   // GEMM tiles (dcgan_64to3: 0.37 ms one-pass, 0.80 in the GEMM, 0.49 in the window kernel's
