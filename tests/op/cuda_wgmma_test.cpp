@@ -1,0 +1,51 @@
+// Stride-1 layers with many taps, as the automatic choice sends them to the Hopper wgmma kernel
+// (op/cuda/wgmma_gemm.cu; elsewhere to the other tensor-core kernels): more tiles than the GPU has
+// SMs, so that each persistent CTA walks several tiles and its stage ring wraps, two 64-channel
+// tiles, a channel count that leaves the last chunk partial, bias, TF32 and both 16-bit types.
+#include "cuda_test_support.h"
+
+using namespace tconv_test;
+
+namespace {
+
+void check_layer(const ArgSet& a, at::ScalarType dtype, bool allow_tf32) {
+  AllowTF32Guard guard(allow_tf32);
+  const Tensors t = make_tensors(a, dtype, cuda_device());
+  const at::Tensor ref = reference(a, t);
+  poison_allocator(a.output_sizes(), dtype, cuda_device());
+  const at::Tensor out = call_tconv(a, t);
+  double err = 0.0;
+  const std::string why = check_output(out, ref, t, tolerance_for(dtype, allow_tf32), c10::nullopt, &err);
+  CATCH_INFO(c10::toString(dtype) << (allow_tf32 ? " TF32" : "") << ": relative error " << err);
+  CATCH_CHECK(why.empty());
+}
+
+// 2 images x 26 tile rows x 3 tile columns x 2 channel tiles: 312 tiles.
+ArgSet many_tile_layer(int kernel_h, int kernel_w) {
+  ArgSet a;
+  a.batch = 2;
+  a.in_channels_per_group = 40;  // 40 float32 words: 5 chunks; 20 16-bit words: the third partial
+  a.out_channels_per_group = 70;
+  a.in_h = 100;
+  a.in_w = 300;
+  a.kernel_h = kernel_h;
+  a.kernel_w = kernel_w;
+  a.padding = {1, (kernel_w - 1) / 2};
+  a.padding_single = false;
+  a.bias_layout = BiasLayout::Contiguous;
+  a.data_seed = 57;
+  return a;
+}
+
+}  // namespace
+
+CATCH_TEST_CASE("CUDA: many-tile stride-1 layers with 3x7 and 3x3 kernels", "[cuda]") {
+  TCONV_REQUIRE_CUDA();
+  for (const auto& kernel : {std::pair<int, int>{3, 7}, std::pair<int, int>{3, 3}}) {
+    const ArgSet a = many_tile_layer(kernel.first, kernel.second);
+    CATCH_INFO("kernel " << kernel.first << "x" << kernel.second);
+    check_layer(a, at::kFloat, true);
+    check_layer(a, at::kBFloat16, false);
+    check_layer(a, at::kHalf, false);
+  }
+}
