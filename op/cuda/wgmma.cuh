@@ -131,13 +131,9 @@ namespace mbarrier {
 __device__ __forceinline__ void init(uint32_t address, uint32_t count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(address), "r"(count) : "memory");
 }
-// Release semantics: this thread's earlier shared-memory writes are visible to the waiter.
-__device__ __forceinline__ void arrive(uint32_t address) {
-  asm volatile("{\n.reg .b64 state;\nmbarrier.arrive.shared::cta.b64 state, [%0];\n}\n" ::"r"(address)
-               : "memory");
-}
-// One arrival from the lane that passes `arrives`: a predicated instruction, not a branch (ptxas
-// would fence wgmma around divergent code).
+// One arrival from the lane that passes `arrives` (release semantics: that thread's earlier
+// shared-memory writes, and those ordered before them, are visible to the waiter): a predicated
+// instruction, not a branch (ptxas would fence wgmma around divergent code).
 __device__ __forceinline__ void arrive_if(uint32_t address, bool arrives) {
   asm volatile(
       "{\n.reg .pred p;\n.reg .b64 state;\nsetp.ne.b32 p, %1, 0;\n@p mbarrier.arrive.shared::cta.b64 state, [%0];\n}\n" ::"r"(

@@ -16,16 +16,17 @@
 // where the first version (M = pixels, N = 64 channels) needed 1.0 and was bound by it.
 //
 // Roles: 384 threads = 3 warpgroups, one CTA per SM, persistent over the tiles (tile = blockIdx.x
-// + i * gridDim.x). Warpgroup 2 produces: for each stage it copies the taps' weights
-// ([tap][group][64 channels][16 B], packed once per call, tensor_core.cuh) by cp.async and
-// transposes the window from the input's layout (any strides) into the stage through registers:
-// TF32 rounding, 16-bit pairing, zeros outside the input and past the channels. Warpgroups 0 and
-// 1 consume: each owns two tile rows (two m64 x C accumulator sets), waits for a stage, issues one
-// wgmma per tap and row, and releases the stage once those wgmmas completed (one group stays in
-// flight). Stages: 2-4 in a ring, handed over by mbarriers (full: 128 producer arrivals, after
-// fence.proxy.async so that wgmma's async proxy sees the ordinary stores; empty: 256 consumer
-// arrivals). The producer runs up to `stages` chunks ahead, across tile boundaries, so the next
-// tile's first stages load while the consumers store this one.
+// + i * gridDim.x); setmaxnreg moves registers from the producer to the consumers. Warpgroup 2
+// produces: for each stage one thread bulk-copies the chunk's weights (packed once per call as the
+// stages' images by pack_stage_weights), and all 128 transpose the window from the input's layout
+// (any strides) into the stage through registers: TF32 rounding, 16-bit pairing, zeros outside
+// the input and past the channels. Warpgroups 0 and 1 consume: each owns two tile rows (two m64 x C
+// accumulator sets), waits for a stage, issues one wgmma per tap and row, and releases the stage
+// once those wgmmas completed (one group stays in flight). Stages: 2-4 in a ring, handed over by
+// mbarriers (full: one arrival per producer warp after fence.proxy.async, so that wgmma's async
+// proxy sees the ordinary stores, plus the weights' expected bytes; empty: one arrival per consumer
+// warp). The producer runs up to `stages` chunks ahead, across tile boundaries, so the next tile's
+// first stages load while the consumers store this one.
 // Epilogue straight from the accumulators: each thread holds pairs of neighbouring pixels of two
 // channels, stored with the bias added and the dtype cast as 8-byte (float) or 4-byte (16-bit)
 // pairs where the output row is contiguous, else element by element (strided phases,
