@@ -570,7 +570,10 @@ bool wgmma_gemm_supported(const ConvArgs& args) { return plan_for(args).ok; }
 bool wgmma_gemm_preferred(const ConvArgs& args) {
   const WgmmaPlan plan = plan_for(args);
   const int64_t min_taps = args.dtype == DType::Float32 ? 9 : 16;
-  return plan.ok && plan.fill >= 0.9 && plan.taps_max >= min_taps;
+  // Fewer than 16 output channels per group would leave three quarters of the 64-wide M empty
+  // (the automatic choice streams those one-pass).
+  return plan.ok && plan.fill >= 0.9 && plan.taps_max >= min_taps &&
+         args.geometry.out_channels_per_group() >= 16;
 }
 
 size_t wgmma_gemm_workspace_bytes(const ConvArgs& args) {
