@@ -93,8 +93,8 @@ cudaError_t launch_window_gemm(const ConvArgs& args, void* workspace, cudaStream
 // warpgroup stages each tile's input window and weights, two consumer warpgroups run wgmma with
 // every tap's operand read from the window at a shifted address. TF32 (when allowed), bf16, fp16;
 // supported() also needs a compute capability 9.0 device, a window of at most 1024 pixels and 32
-// taps per phase. preferred(): tiles at least 90% full and at least 9 taps per phase in TF32, 16
-// in bf16/fp16 (3x7 layers, and 3x3 in TF32).
+// taps per phase. preferred(): tiles at least 90% full, at least 16 output channels per group and
+// at least 9 taps per phase in TF32, 16 in bf16/fp16 (3x7 and 5x5 layers, and 3x3 in TF32).
 bool wgmma_gemm_supported(const ConvArgs& args);
 bool wgmma_gemm_preferred(const ConvArgs& args);
 size_t wgmma_gemm_workspace_bytes(const ConvArgs& args);
