@@ -84,7 +84,7 @@ struct WgmmaArgs {
   Strides4 output_strides;
   BlockDims dims;
   int64_t tiles;
-  int64_t cin_words, cout_padded, cout_g;
+  int64_t cout_g;
   int64_t chunk_words;  // packed weights per chunk: every kernel tap's stage image
   int cin_g, chunks, stages;
   uint32_t group_bytes;    // one group of the window: window pixels (rounded to 8) x 16 B
@@ -533,8 +533,6 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   args.output_strides = output_strides(conv);
   args.dims = plan.dims;
   args.tiles = plan.tiles;
-  args.cin_words = plan.cin_words;
-  args.cout_padded = plan.cout_padded;
   args.cout_g = g.out_channels_per_group();
   args.cin_g = static_cast<int>(g.in_channels_per_group());
   args.chunks = static_cast<int>(plan.chunks);
