@@ -33,8 +33,9 @@ __device__ __forceinline__ void commit() { asm volatile("wgmma.commit_group.sync
 template <int Pending> __device__ __forceinline__ void wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(Pending) : "memory");
 }
-// Pins accumulator registers in place around a batch of wgmmas: without it the compiler may move
-// them between loop iterations, which needs the running wgmmas' results (ptxas C7519).
+// Pins accumulator registers around a batch of wgmmas, so that the compiler does not move or
+// reuse them while wgmmas in flight write them (ptxas still reports C7519, a wgmma.fence it
+// inserts at the loop's wgmmas: informational).
 template <int N> __device__ __forceinline__ void fence_operands(float (&d)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
