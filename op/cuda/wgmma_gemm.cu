@@ -20,9 +20,10 @@
 // produces: for each stage one thread bulk-copies the chunk's weights (packed once per call as the
 // stages' images by pack_stage_weights), and all 128 transpose the window from the input's layout
 // (any strides) into the stage through registers: TF32 rounding, 16-bit pairing, zeros outside
-// the input and past the channels. Warpgroups 0 and 1 consume: each owns two tile rows (two m64 x C
-// accumulator sets), waits for a stage, issues one wgmma per tap and row, and releases the stage
-// once those wgmmas completed (one group stays in flight). Stages: 2-4 in a ring, handed over by
+// the input (the input channels per group must fill whole chunks: plan_for). Warpgroups 0 and 1
+// consume: each owns two tile rows (two m64 x C accumulator sets), waits for a stage, issues one
+// wgmma per tap and row, and releases the stage once those wgmmas completed (one group stays in
+// flight). Stages: 2-4 in a ring, handed over by
 // mbarriers (full: one arrival per producer warp after fence.proxy.async, so that wgmma's async
 // proxy sees the ordinary stores, plus the weights' expected bytes; empty: one arrival per consumer
 // warp). The producer runs up to `stages` chunks ahead, across tile boundaries, so the next tile's
@@ -90,16 +91,63 @@ struct WgmmaArgs {
   uint32_t group_bytes;    // one group of the window: window pixels (rounded to 8) x 16 B
   uint32_t weight_offset;  // the weights after the window and a 16-byte scratch slot
   uint32_t stage_bytes;
+  uint32_t opaque_zero = 0;  // always 0, a value ptxas can't see (stage_window)
 };
 
 #if defined(TCONV_WGMMA_DEVICE)
+
+// One chunk's window into a stage: a batch of units' values in registers, then their 16-byte
+// stores. Every batch is one basic block with no branch or predicate per value: with a branch per
+// unit inside the batch (a partial last chunk's channel tests, since dropped), the compiler joined
+// the two paths' registers with moves that waited for each unit's loads, one load round trip per
+// unit instead of one per batch (session 7, run 53).
+template <typename T>
+__device__ __forceinline__ void stage_window(const T* xc, int stride, const int32_t (&unit_offset)[kMaxUnits],
+                                             const uint32_t (&unit_slot)[kMaxUnits], uint32_t inside_mask,
+                                             int passes, uint32_t opaque_zero, uint32_t stage) {
+  constexpr int P = WordPack<T>::values;
+  constexpr int kBatch = 16 / P;  // units loaded before they are stored: 64 values in registers
+#pragma unroll
+  for (int b0 = 0; b0 < kMaxUnits; b0 += kBatch) {
+    if (b0 >= passes) continue;
+    T raw[kBatch][4 * P];
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j)
+#pragma unroll
+      for (int v = 0; v < 4 * P; ++v) raw[j][v] = load_readonly(xc + (unit_offset[b0 + j] + v * stride));
+    if constexpr (sizeof(T) == 4) {
+      // Every rounding waits for every load of the batch: otherwise ptxas interleaves the TF32
+      // rounding of the first values with the later loads, each rounding waiting for its load
+      // (run 54: KernelBench 57 TF32 5.2 -> 9.8 ms; __syncwarp did not stop it, run 55). The gate
+      // is zero at run time, but ptxas can't know that, so it can't move a rounding above a load.
+      uint32_t gate = 0;
+#pragma unroll
+      for (int j = 0; j < kBatch; ++j)
+#pragma unroll
+        for (int v = 0; v < 4 * P; ++v) gate ^= __float_as_uint(raw[j][v]);
+      gate &= opaque_zero;
+#pragma unroll
+      for (int j = 0; j < kBatch; ++j)
+#pragma unroll
+        for (int v = 0; v < 4 * P; ++v) raw[j][v] = __uint_as_float(__float_as_uint(raw[j][v]) | gate);
+    }
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j) {
+      const int u = b0 + j;
+      const bool inside = (inside_mask >> u) & 1;
+      uint32_t word[4];
+#pragma unroll
+      for (int w = 0; w < 4; ++w) word[w] = inside ? make_word<false>(raw[j][w * P], raw[j][w * P + P - 1]) : 0u;
+      st_shared_v4(stage + unit_slot[u], word[0], word[1], word[2], word[3]);
+    }
+  }
+}
 
 // Warpgroup 2: fills stage after stage, in the consumers' tile order.
 template <typename T, int C>
 __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                         int ptid) {
   constexpr int P = WordPack<T>::values;
-  constexpr int kBatch = 16 / P;  // units loaded before they are stored: 64 values in registers
   const ConvArgs& a = args.conv;
   const ConvTransposeGeometry& g = a.geometry;
   const AxisGeometry& H = g.h;
@@ -110,7 +158,6 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
     if (!window::block_active(pw, bc) || pw.taps == 0) continue;
-
     // This thread's window units u = ptid + 128 j, group-major (group u / pixels, pixel u % pixels):
     // the in-image offset of the unit's first value in a chunk (outside the input: that of pixel
     // 0, loaded and then zeroed), and its byte offset in a stage. Slots past the window's units
@@ -122,7 +169,7 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
     const int channel_stride = static_cast<int>(is.c);  // int32 offsets within a chunk: the plan checks
     int32_t unit_offset[kMaxUnits];
     uint32_t unit_slot[kMaxUnits];
-    uint32_t inside_mask = 0, upper_mask = 0;  // per unit: inside the input; in the chunk's second group
+    uint32_t inside_mask = 0;  // per unit: inside the input
 #pragma unroll
     for (int j = 0; j < kMaxUnits; ++j) {
       const int u = ptid + 128 * j;
@@ -134,7 +181,6 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
       unit_offset[j] = group4 * 4 * P * channel_stride + (inside ? static_cast<int32_t>(ih * is.h + iw * is.w) : 0);
       unit_slot[j] = exists ? group4 * args.group_bytes + pixel * 16 : kGroups * args.group_bytes;
       inside_mask |= uint32_t(inside) << j;
-      upper_mask |= uint32_t(group4) << j;
     }
     const T* x = static_cast<const T*>(a.input) + bc.image * is.n + bc.group * args.cin_g * is.c;
     // Packed weights of this tile's group and channel tile; a chunk's taps follow one another.
@@ -171,44 +217,13 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
         }
       }
 
-      // Window: a batch of units' values in registers, then their 16-byte stores.
-      const int channel0 = chunk * kChunkWords * P;
-      const bool whole = channel0 + kChunkWords * P <= args.cin_g;
-      const T* xc = x + channel0 * is.c;
-      // Opaque to the compiler: otherwise it hoists every unit's value offsets (the same in each
-      // chunk) out of the chunk loop, 64-128 more live registers, and spills.
+      // Window. The channel stride is opaque to the compiler: otherwise it hoists every unit's
+      // value offsets (the same in each chunk) out of the chunk loop, 64-128 more live registers,
+      // and spills.
       int stride = channel_stride;
       asm volatile("" : "+r"(stride));
-#pragma unroll
-      for (int b0 = 0; b0 < kMaxUnits; b0 += kBatch) {
-        if (b0 >= passes) continue;
-        T raw[kBatch][4 * P];
-#pragma unroll
-        for (int j = 0; j < kBatch; ++j) {
-          const int u = b0 + j;
-          if (whole) {
-#pragma unroll
-            for (int v = 0; v < 4 * P; ++v) raw[j][v] = load_readonly(xc + (unit_offset[u] + v * stride));
-          } else {  // the last chunk of a channel count that is no multiple of the chunk
-            const int channel = channel0 + int((upper_mask >> u) & 1) * 4 * P;
-#pragma unroll
-            for (int v = 0; v < 4 * P; ++v) {
-              const bool live = channel + v < args.cin_g;
-              const T value = load_readonly(xc + (live ? unit_offset[u] + v * stride : 0));
-              raw[j][v] = live ? value : T(0.0f);
-            }
-          }
-        }
-#pragma unroll
-        for (int j = 0; j < kBatch; ++j) {
-          const int u = b0 + j;
-          const bool inside = (inside_mask >> u) & 1;
-          uint32_t word[4];
-#pragma unroll
-          for (int w = 0; w < 4; ++w) word[w] = inside ? make_word<false>(raw[j][w * P], raw[j][w * P + P - 1]) : 0u;
-          st_shared_v4(stage + unit_slot[u], word[0], word[1], word[2], word[3]);
-        }
-      }
+      stage_window(x + chunk * kChunkWords * P * is.c, stride, unit_offset, unit_slot, inside_mask, passes,
+                   args.opaque_zero, stage);
       // Each lane's stores, then one arrival per warp after the warp's lanes met.
       wgmma::fence_proxy_async();
       __syncwarp();
@@ -449,6 +464,9 @@ WgmmaPlan plan_for(const ConvArgs& args) {
   const int64_t P = args.dtype == DType::Float32 ? 1 : 2;
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   if (cin_g <= 0 || cout_g <= 0 || cin_g > (int64_t(1) << 30)) return pl;
+  // Whole chunks only (8 float32 / 16 16-bit channels): a partial last chunk needs a channel test
+  // per value in the producer (see stage_window); such layers go to the mma.sync kernels.
+  if (cin_g % (kChunkWords * P) != 0) return pl;
   const Strides4& is = args.input_strides;
   // int32 offsets within a chunk: a chunk's channels (plus the next group's) and the farthest pixel.
   if (is.h < 0 || is.w < 0 || is.c < 0 ||
