@@ -65,8 +65,10 @@ constexpr int kRows = 2 * kConsumers;               // tile rows R: two per cons
 constexpr int kBM = 64;                             // output channels per tile: one wgmma M
 constexpr int kChunkWords = 8;                      // channel words per stage: one 32-byte K step
 constexpr int kGroups = kChunkWords / 4;            // 16-byte groups per window pixel / weight row
-constexpr int kMaxUnits = 16;                       // window units (pixel, group) per producer thread
-constexpr int kMaxWindow = kMaxUnits * 128 / kGroups;  // window pixels a stage holds: 1024
+// Window units (pixel, group) per producer thread: every thread loads all of them each chunk, so
+// this is sized for the public 3x3 and 3x7 windows (636 and 660 pixels at C = 104: 10 and 11).
+constexpr int kMaxUnits = 12;
+constexpr int kMaxWindow = kMaxUnits * 128 / kGroups;  // window pixels a stage holds: 768
 constexpr int kMaxTaps = 32;
 constexpr int kMaxStages = 4;
 constexpr uint32_t kTapBytes = kGroups * kBM * 16;  // one tap's weights in a stage: 2 KB
@@ -106,7 +108,7 @@ __device__ __forceinline__ void stage_window(const T* xc, int stride, const int3
                                              const uint32_t (&unit_slot)[kMaxUnits], uint32_t inside_mask,
                                              int passes, uint32_t opaque_zero, uint32_t stage) {
   constexpr int P = WordPack<T>::values;
-  constexpr int kBatch = 16 / P;  // units loaded before they are stored: 64 values in registers
+  constexpr int kBatch = kMaxUnits / P;  // units loaded before they are stored: 48 values in registers
 #pragma unroll
   for (int b0 = 0; b0 < kMaxUnits; b0 += kBatch) {
     if (b0 >= passes) continue;
