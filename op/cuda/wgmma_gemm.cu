@@ -102,7 +102,13 @@ struct WgmmaArgs {
 // stores. Every batch is one basic block with no branch or predicate per value: with a branch per
 // unit inside the batch (a partial last chunk's channel tests, since dropped), the compiler joined
 // the two paths' registers with moves that waited for each unit's loads, one load round trip per
-// unit instead of one per batch (session 7, run 53).
+// unit instead of one per batch (session 7, run 53). unit_offset: the unit's first value in bytes
+// from the chunk's (one 64-bit base per value, a 32-bit offset per unit).
+//
+// float32 words are rounded to TF32 (cvt.rna) after an OR with `gate`, zero at run time but not
+// to ptxas, and built from every value of the batch: otherwise ptxas interleaves the first
+// roundings with the later loads, each waiting for its load (run 54: KernelBench 57 TF32 5.2 ->
+// 9.8 ms; a __syncwarp between them did not stop it, run 55).
 template <typename T>
 __device__ __forceinline__ void stage_window(const T* xc, int stride, const int32_t (&unit_offset)[kMaxUnits],
                                              const uint32_t (&unit_slot)[kMaxUnits], uint32_t inside_mask,
@@ -114,24 +120,18 @@ __device__ __forceinline__ void stage_window(const T* xc, int stride, const int3
     if (b0 >= passes) continue;
     T raw[kBatch][4 * P];
 #pragma unroll
-    for (int j = 0; j < kBatch; ++j)
+    for (int v = 0; v < 4 * P; ++v) {
+      const char* xv = reinterpret_cast<const char*>(xc + v * stride);
 #pragma unroll
-      for (int v = 0; v < 4 * P; ++v) raw[j][v] = load_readonly(xc + (unit_offset[b0 + j] + v * stride));
-    if constexpr (sizeof(T) == 4) {
-      // Every rounding waits for every load of the batch: otherwise ptxas interleaves the TF32
-      // rounding of the first values with the later loads, each rounding waiting for its load
-      // (run 54: KernelBench 57 TF32 5.2 -> 9.8 ms; __syncwarp did not stop it, run 55). The gate
-      // is zero at run time, but ptxas can't know that, so it can't move a rounding above a load.
-      uint32_t gate = 0;
+      for (int j = 0; j < kBatch; ++j) raw[j][v] = load_readonly(reinterpret_cast<const T*>(xv + unit_offset[b0 + j]));
+    }
+    uint32_t gate = 0;
+    if constexpr (P == 1) {
 #pragma unroll
       for (int j = 0; j < kBatch; ++j)
 #pragma unroll
-        for (int v = 0; v < 4 * P; ++v) gate ^= __float_as_uint(raw[j][v]);
+        for (int v = 0; v < 4; ++v) gate ^= __float_as_uint(raw[j][v]);
       gate &= opaque_zero;
-#pragma unroll
-      for (int j = 0; j < kBatch; ++j)
-#pragma unroll
-        for (int v = 0; v < 4 * P; ++v) raw[j][v] = __uint_as_float(__float_as_uint(raw[j][v]) | gate);
     }
 #pragma unroll
     for (int j = 0; j < kBatch; ++j) {
@@ -139,7 +139,14 @@ __device__ __forceinline__ void stage_window(const T* xc, int stride, const int3
       const bool inside = (inside_mask >> u) & 1;
       uint32_t word[4];
 #pragma unroll
-      for (int w = 0; w < 4; ++w) word[w] = inside ? make_word<false>(raw[j][w * P], raw[j][w * P + P - 1]) : 0u;
+      for (int w = 0; w < 4; ++w) {
+        if constexpr (P == 1) {
+          word[w] = make_word<false>(__uint_as_float(__float_as_uint(raw[j][w]) | gate), 0.0f);
+        } else {
+          word[w] = make_word<false>(raw[j][2 * w], raw[j][2 * w + 1]);
+        }
+        word[w] = inside ? word[w] : 0u;
+      }
       st_shared_v4(stage + unit_slot[u], word[0], word[1], word[2], word[3]);
     }
   }
@@ -180,7 +187,8 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
       const int64_t ih = window::window_input_row(pw, bc.tile_r, kRows, pixel / window_cols);
       const int64_t iw = window::window_input_col(pw, bc.tile_c, C, pixel % window_cols);
       const bool inside = exists && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
-      unit_offset[j] = group4 * 4 * P * channel_stride + (inside ? static_cast<int32_t>(ih * is.h + iw * is.w) : 0);
+      unit_offset[j] = static_cast<int32_t>(sizeof(T)) *
+                       (group4 * 4 * P * channel_stride + (inside ? static_cast<int32_t>(ih * is.h + iw * is.w) : 0));
       unit_slot[j] = exists ? group4 * args.group_bytes + pixel * 16 : kGroups * args.group_bytes;
       inside_mask |= uint32_t(inside) << j;
     }
@@ -470,9 +478,10 @@ WgmmaPlan plan_for(const ConvArgs& args) {
   // per value in the producer (see stage_window); such layers go to the mma.sync kernels.
   if (cin_g % (kChunkWords * P) != 0) return pl;
   const Strides4& is = args.input_strides;
-  // int32 offsets within a chunk: a chunk's channels (plus the next group's) and the farthest pixel.
+  // int32 byte offsets within a chunk: a chunk's channels (plus the next group's) and the farthest
+  // pixel.
   if (is.h < 0 || is.w < 0 || is.c < 0 ||
-      (2 * kChunkWords * P) * is.c + (g.h.in - 1) * is.h + (g.w.in - 1) * is.w >= (int64_t(1) << 31) ||
+      ((2 * kChunkWords * P) * is.c + (g.h.in - 1) * is.h + (g.w.in - 1) * is.w) * (4 / P) >= (int64_t(1) << 31) ||
       g.h.kernel * g.w.kernel * (kTapBytes / 4) >= (int64_t(1) << 31))
     return pl;
   const AxisGeometry& H = g.h;
