@@ -102,8 +102,8 @@ struct WgmmaArgs {
 // stores. Every batch is one basic block with no branch or predicate per value: with a branch per
 // unit inside the batch (a partial last chunk's channel tests, since dropped), the compiler joined
 // the two paths' registers with moves that waited for each unit's loads, one load round trip per
-// unit instead of one per batch (session 7, run 53). unit_offset: the unit's first value in bytes
-// from the chunk's (one 64-bit base per value, a 32-bit offset per unit).
+// unit instead of one per batch (session 7, run 53). unit_offset: the unit's first value in
+// elements from the chunk's (one 64-bit base per value, a 32-bit offset per unit).
 //
 // float32 words are rounded to TF32 (cvt.rna) after an OR with `gate`, zero at run time but not
 // to ptxas, and built from every value of the batch: otherwise ptxas interleaves the first
@@ -121,9 +121,12 @@ __device__ __forceinline__ void stage_window(const T* xc, int stride, const int3
     T raw[kBatch][4 * P];
 #pragma unroll
     for (int v = 0; v < 4 * P; ++v) {
-      const char* xv = reinterpret_cast<const char*>(xc + v * stride);
+      // Opaque, so that ptxas can't fold it into every unit's address (four instructions per
+      // load, run 61) and keeps one IMAD.WIDE per load.
+      const T* xv = xc + v * stride;
+      asm volatile("" : "+l"(xv));
 #pragma unroll
-      for (int j = 0; j < kBatch; ++j) raw[j][v] = load_readonly(reinterpret_cast<const T*>(xv + unit_offset[b0 + j]));
+      for (int j = 0; j < kBatch; ++j) raw[j][v] = load_readonly(xv + unit_offset[b0 + j]);
     }
     uint32_t gate = 0;
     if constexpr (P == 1) {
@@ -187,8 +190,7 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
       const int64_t ih = window::window_input_row(pw, bc.tile_r, kRows, pixel / window_cols);
       const int64_t iw = window::window_input_col(pw, bc.tile_c, C, pixel % window_cols);
       const bool inside = exists && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
-      unit_offset[j] = static_cast<int32_t>(sizeof(T)) *
-                       (group4 * 4 * P * channel_stride + (inside ? static_cast<int32_t>(ih * is.h + iw * is.w) : 0));
+      unit_offset[j] = group4 * 4 * P * channel_stride + (inside ? static_cast<int32_t>(ih * is.h + iw * is.w) : 0);
       unit_slot[j] = exists ? group4 * args.group_bytes + pixel * 16 : kGroups * args.group_bytes;
       inside_mask |= uint32_t(inside) << j;
     }
@@ -478,10 +480,9 @@ WgmmaPlan plan_for(const ConvArgs& args) {
   // per value in the producer (see stage_window); such layers go to the mma.sync kernels.
   if (cin_g % (kChunkWords * P) != 0) return pl;
   const Strides4& is = args.input_strides;
-  // int32 byte offsets within a chunk: a chunk's channels (plus the next group's) and the farthest
-  // pixel.
+  // int32 offsets within a chunk: a chunk's channels (plus the next group's) and the farthest pixel.
   if (is.h < 0 || is.w < 0 || is.c < 0 ||
-      ((2 * kChunkWords * P) * is.c + (g.h.in - 1) * is.h + (g.w.in - 1) * is.w) * (4 / P) >= (int64_t(1) << 31) ||
+      (2 * kChunkWords * P) * is.c + (g.h.in - 1) * is.h + (g.w.in - 1) * is.w >= (int64_t(1) << 31) ||
       g.h.kernel * g.w.kernel * (kTapBytes / 4) >= (int64_t(1) << 31))
     return pl;
   const AxisGeometry& H = g.h;
