@@ -23,11 +23,11 @@
 // the input (the input channels per group must fill whole chunks: plan_for). Warpgroups 0 and 1
 // consume: each owns two tile rows (two m64 x C accumulator sets), waits for a stage, issues one
 // wgmma per tap and row, and releases the stage once those wgmmas completed (one group stays in
-// flight). Stages: 2-4 in a ring, handed over by
-// mbarriers (full: one arrival per producer warp after fence.proxy.async, so that wgmma's async
-// proxy sees the ordinary stores, plus the weights' expected bytes; empty: one arrival per consumer
-// warp). The producer runs up to `stages` chunks ahead, across tile boundaries, so the next tile's
-// first stages load while the consumers store this one.
+// flight). Stages: 2-4 in a ring, handed over by mbarriers (full: one arrival per producer warp
+// after fence.proxy.async, so that wgmma's async proxy sees the ordinary stores, plus the weights'
+// expected bytes; empty: one arrival per consumer warp). The producer runs up to `stages` chunks
+// ahead, across tile boundaries, so the next tile's first stages load while the consumers store
+// this one.
 // Epilogue straight from the accumulators: each thread holds pairs of neighbouring pixels of two
 // channels, stored with the bias added and the dtype cast as 8-byte (float) or 4-byte (16-bit)
 // pairs where the output row is contiguous, else element by element (strided phases,
