@@ -121,8 +121,8 @@ __device__ __forceinline__ void stage_window(const T* xc, int stride, const int3
     T raw[kBatch][4 * P];
 #pragma unroll
     for (int v = 0; v < 4 * P; ++v) {
-      // Opaque, so that ptxas can't fold it into every unit's address (four instructions per
-      // load, run 61) and keeps one IMAD.WIDE per load.
+      // Opaque, so that ptxas can't fold it into every unit's address: four instructions per
+      // load's address without (run 61), two with (run 63).
       const T* xv = xc + v * stride;
       asm volatile("" : "+l"(xv));
 #pragma unroll
@@ -170,6 +170,7 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
     if (!window::block_active(pw, bc) || pw.taps == 0) continue;
+
     // This thread's window units u = ptid + 128 j, group-major (group u / pixels, pixel u % pixels):
     // the in-image offset of the unit's first value in a chunk (outside the input: that of pixel
     // 0, loaded and then zeroed), and its byte offset in a stage. Slots past the window's units
