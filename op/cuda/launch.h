@@ -95,10 +95,14 @@ cudaError_t launch_window_gemm(const ConvArgs& args, void* workspace, cudaStream
 // supported() also needs a compute capability 9.0 device, a window of at most 1024 pixels and 32
 // taps per phase. preferred(): tiles at least 90% full, at least 16 output channels per group and
 // at least 9 taps per phase in TF32, 16 in bf16/fp16 (3x7 and 5x5 layers, and 3x3 in TF32).
-bool wgmma_gemm_supported(const ConvArgs& args);
+// Tiles are row bands (R x C pixels of one phase of one image) or packed (R x C consecutive
+// positions of the phase's pixels of all images laid out as one plane, for images narrower than a
+// tile: window_plan.h); Automatic takes the one with less work, the others pin it (tests).
+enum class WgmmaLayout { Automatic, RowBands, Packed };
+bool wgmma_gemm_supported(const ConvArgs& args, WgmmaLayout layout);
 bool wgmma_gemm_preferred(const ConvArgs& args);
-size_t wgmma_gemm_workspace_bytes(const ConvArgs& args);
-cudaError_t launch_wgmma_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
+size_t wgmma_gemm_workspace_bytes(const ConvArgs& args, WgmmaLayout layout);
+cudaError_t launch_wgmma_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream, WgmmaLayout layout);
 
 }  // namespace cuda
 }  // namespace tconv

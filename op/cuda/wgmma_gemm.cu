@@ -155,8 +155,17 @@ __device__ __forceinline__ void stage_window(const T* xc, int stride, const int3
   }
 }
 
+// A tile past its phase's tiles (the grid is sized for the largest phase) is skipped.
+template <bool kPacked, int C>
+__device__ __forceinline__ bool tile_active(const PhaseWindow& pw, const BlockCoords& bc, int64_t batch) {
+  if constexpr (kPacked)
+    return bc.tile_c < window::packed_plane(pw, batch, kRows, C).tiles;
+  else
+    return window::block_active(pw, bc);
+}
+
 // Warpgroup 2: fills stage after stage, in the consumers' tile order.
-template <typename T, int C>
+template <typename T, int C, bool kPacked>
 __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                         int ptid) {
   constexpr int P = WordPack<T>::values;
@@ -169,14 +178,15 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
   for (int64_t tile = blockIdx.x; tile < args.tiles; tile += gridDim.x) {
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
-    if (!window::block_active(pw, bc) || pw.taps == 0) continue;
+    if (!tile_active<kPacked, C>(pw, bc, g.batch) || pw.taps == 0) continue;
+    const window::PackedPlane plane = window::packed_plane(pw, g.batch, kRows, C);
 
     // This thread's window units u = ptid + 128 j, group-major (group u / pixels, pixel u % pixels):
-    // the in-image offset of the unit's first value in a chunk (outside the input: that of pixel
-    // 0, loaded and then zeroed), and its byte offset in a stage. Slots past the window's units
-    // (the last pass of some threads) go to a scratch slot after the window, so that every pass
-    // runs without a branch per unit.
-    const int window_pixels = static_cast<int>(pw.wr * pw.wc);
+    // the offset of the unit's first value in a chunk from the image's (packed: the batch's) first
+    // (outside the input: that of pixel 0, loaded and then zeroed), and its byte offset in a stage.
+    // Slots past the window's units (the last pass of some threads) go to a scratch slot after the
+    // window, so that every pass runs without a branch per unit.
+    const int window_pixels = static_cast<int>(kPacked ? plane.window : pw.wr * pw.wc);
     const int window_cols = static_cast<int>(pw.wc);
     const int passes = (kGroups * window_pixels + 127) / 128;  // unit slots in use, the same for all
     const int channel_stride = static_cast<int>(is.c);  // int32 offsets within a chunk: the plan checks
@@ -188,14 +198,25 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
       const int u = ptid + 128 * j;
       const bool exists = u < kGroups * window_pixels;
       const int group4 = exists ? u / window_pixels : 0, pixel = u - group4 * window_pixels;
-      const int64_t ih = window::window_input_row(pw, bc.tile_r, kRows, pixel / window_cols);
-      const int64_t iw = window::window_input_col(pw, bc.tile_c, C, pixel % window_cols);
-      const bool inside = exists && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
-      unit_offset[j] = group4 * 4 * P * channel_stride + (inside ? static_cast<int32_t>(ih * is.h + iw * is.w) : 0);
+      int64_t ih, iw, image_offset = 0;
+      bool inside = exists;
+      if constexpr (kPacked) {
+        const auto px = window::plane_pixel<uint32_t>(plane, bc.tile_c * kRows * C + pixel);
+        ih = pw.origin_h + px.y;
+        iw = pw.origin_w + px.x;
+        inside = inside && px.image < g.batch;
+        image_offset = px.image * is.n;
+      } else {
+        ih = window::window_input_row(pw, bc.tile_r, kRows, pixel / window_cols);
+        iw = window::window_input_col(pw, bc.tile_c, C, pixel % window_cols);
+      }
+      inside = inside && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
+      unit_offset[j] = group4 * 4 * P * channel_stride +
+                       (inside ? static_cast<int32_t>(image_offset + ih * is.h + iw * is.w) : 0);
       unit_slot[j] = exists ? group4 * args.group_bytes + pixel * 16 : kGroups * args.group_bytes;
       inside_mask |= uint32_t(inside) << j;
     }
-    const T* x = static_cast<const T*>(a.input) + bc.image * is.n + bc.group * args.cin_g * is.c;
+    const T* x = static_cast<const T*>(a.input) + (kPacked ? 0 : bc.image * is.n) + bc.group * args.cin_g * is.c;
     // Packed weights of this tile's group and channel tile; a chunk's taps follow one another.
     const uint32_t* w_tile =
         args.packed_weight + (bc.group * args.dims.n_tiles + bc.n_tile) * args.chunks * args.chunk_words;
@@ -253,7 +274,7 @@ template <typename T> __device__ __forceinline__ void store_pair(T* p, float lo,
 }
 
 // Warpgroups 0 and 1: tile rows 2 * warpgroup and 2 * warpgroup + 1 of every tile.
-template <typename T, int C>
+template <typename T, int C, bool kPacked>
 __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                         int tid) {
   const ConvArgs& a = args.conv;
@@ -268,7 +289,8 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const int64_t rh = bc.phase / W.stride, rw = bc.phase % W.stride;
     const PhaseWindow pw = window::phase_window(H, W, rh, rw, kRows, C);
-    if (!window::block_active(pw, bc)) continue;
+    if (!tile_active<kPacked, C>(pw, bc, g.batch)) continue;
+    const window::PackedPlane plane = window::packed_plane(pw, g.batch, kRows, C);
 #pragma unroll
     for (int r = 0; r < 2; ++r)
 #pragma unroll
@@ -279,8 +301,11 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       // (with a bound it can't prove uniform it serialises every wgmma: C7520).
       const int taps_h = __shfl_sync(0xffffffff, static_cast<int>(pw.th.tap_count), 0);
       const int taps_w = __shfl_sync(0xffffffff, static_cast<int>(pw.tw.tap_count), 0);
-      const uint32_t row_bytes = static_cast<uint32_t>(pw.wc) * 16;
-      const uint32_t tap_h_bytes = static_cast<uint32_t>(pw.th.input_step) * row_bytes;
+      // Window row width, and the distance from one tile row's first pixel to the next: a window
+      // row in row bands, C positions packed.
+      const uint32_t width_bytes = static_cast<uint32_t>(kPacked ? plane.width : pw.wc) * 16;
+      const uint32_t row_bytes = kPacked ? C * 16 : width_bytes;
+      const uint32_t tap_h_bytes = static_cast<uint32_t>(pw.th.input_step) * width_bytes;
       const uint32_t tap_w_bytes = static_cast<uint32_t>(pw.tw.input_step) * 16;
       // Window pixel of this warpgroup's first row for the last tap (jh, jw) = (Th-1, Tw-1).
       const uint32_t row0 = 2 * warpgroup * row_bytes;
@@ -335,28 +360,60 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       channel_offset[h] = channel * os.c;
       bias_value[h] = bias != nullptr && channel_live[h] ? to_acc(load_readonly(bias + channel)) : 0.0f;
     }
-    const int64_t j0 = bc.tile_c * C;
-    const int64_t ow0 = W.phase_output_index(rw, j0);
     const int64_t column_step = W.stride * os.w;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      const int64_t i = bc.tile_r * kRows + 2 * warpgroup + r;
-      if (i >= pw.rows) continue;
-      const int64_t row_offset = bc.image * os.n + H.phase_output_index(rh, i) * os.h + ow0 * os.w;
+      const int row = 2 * warpgroup + r;
+      // This thread's pixels n = 8 j + 2 ft and n + 1 of the row: row bands step along one output
+      // row, packed tiles along the plane (a pair may straddle two plane rows).
+      int64_t row_offset = 0, j0 = 0;
+      window::PlanePixel<uint32_t> at{0, 0, 0};
+      if constexpr (kPacked) {
+        at = window::plane_pixel<uint32_t>(plane, bc.tile_c * kRows * C + row * C + 2 * ft);
+      } else {
+        const int64_t i = bc.tile_r * kRows + row;
+        if (i >= pw.rows) continue;
+        j0 = bc.tile_c * C;
+        row_offset = bc.image * os.n + H.phase_output_index(rh, i) * os.h + W.phase_output_index(rw, j0) * os.w;
+      }
+      // Packed: output offset of plane pixel (image, y, x) = image n_step + y y_step + x x_step +
+      // pixel00 (the phase's first output pixel), the live bounds in 32 bits (positions < 2^31).
+      const uint32_t width = static_cast<uint32_t>(plane.width), height = static_cast<uint32_t>(plane.height);
+      const uint32_t rows = static_cast<uint32_t>(pw.rows), cols = static_cast<uint32_t>(pw.cols);
+      const uint32_t images = static_cast<uint32_t>(g.batch);
+      const int64_t pixel00 = H.phase_output_index(rh, 0) * os.h + W.phase_output_index(rw, 0) * os.w;
+      const int64_t y_step = H.stride * os.h;
 #pragma unroll
       for (int j = 0; j < C / 8; ++j) {
         const int n = 8 * j + 2 * ft;
-        const bool live0 = j0 + n < pw.cols, live1 = j0 + n + 1 < pw.cols;
+        bool live[2];
+        int64_t offset[2];
+        if constexpr (kPacked) {
+          if (j > 0) at.advance(8, width, height);
+          window::PlanePixel<uint32_t> next = at;
+          next.advance(1, width, height);
+          const window::PlanePixel<uint32_t> px[2] = {at, next};
+#pragma unroll
+          for (int k = 0; k < 2; ++k) {
+            live[k] = px[k].image < images && px[k].y < rows && px[k].x < cols;
+            offset[k] = pixel00 + px[k].image * os.n + px[k].y * y_step + px[k].x * column_step;
+          }
+        } else {
+          live[0] = j0 + n < pw.cols;
+          live[1] = j0 + n + 1 < pw.cols;
+          offset[0] = row_offset + n * column_step;
+          offset[1] = offset[0] + column_step;
+        }
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           if (!channel_live[h]) continue;
           const float v0 = acc[r][4 * j + 2 * h] + bias_value[h], v1 = acc[r][4 * j + 2 * h + 1] + bias_value[h];
-          const int64_t offset = row_offset + channel_offset[h] + n * column_step;
-          if (live1 && column_step == 1 && (offset & 1) == 0) {
-            store_pair(out + offset, v0, v1);
+          const int64_t o0 = offset[0] + channel_offset[h], o1 = offset[1] + channel_offset[h];
+          if (live[0] && live[1] && o1 == o0 + 1 && (o0 & 1) == 0) {
+            store_pair(out + o0, v0, v1);
           } else {
-            if (live0) out[offset] = from_acc<T>(v0);
-            if (live1) out[offset + column_step] = from_acc<T>(v1);
+            if (live[0]) out[o0] = from_acc<T>(v0);
+            if (live[1]) out[o1] = from_acc<T>(v1);
           }
         }
       }
@@ -401,7 +458,7 @@ __global__ void pack_stage_weights(const T* __restrict__ weight, uint32_t* __res
   }
 }
 
-template <typename T, int C>
+template <typename T, int C, bool kPacked>
 __global__ void __launch_bounds__(kThreads, 1) wgmma_gemm_kernel(const WgmmaArgs args) {
 #if defined(TCONV_WGMMA_DEVICE)
   extern __shared__ __align__(128) uint8_t smem[];
@@ -418,10 +475,10 @@ __global__ void __launch_bounds__(kThreads, 1) wgmma_gemm_kernel(const WgmmaArgs
   const uint32_t base = shared_address(smem);
   if (threadIdx.x >= 128 * kConsumers) {
     wgmma::set_max_registers<false, kProducerRegisters>();
-    produce<T, C>(args, base, full, empty, threadIdx.x - 128 * kConsumers);
+    produce<T, C, kPacked>(args, base, full, empty, threadIdx.x - 128 * kConsumers);
   } else {
     wgmma::set_max_registers<true, kConsumerRegisters>();
-    consume<T, C>(args, base, full, empty, threadIdx.x);
+    consume<T, C, kPacked>(args, base, full, empty, threadIdx.x);
   }
 #elif defined(__CUDA_ARCH__)
   __trap();  // never launched: supported() requires the sm_90a code's device
@@ -433,6 +490,7 @@ __global__ void __launch_bounds__(kThreads, 1) wgmma_gemm_kernel(const WgmmaArgs
 
 struct WgmmaPlan {
   bool ok = false;
+  bool packed = false;
   int C = 128, stages = 0;
   int64_t cin_words = 0, cout_padded = 0, chunks = 0, tiles = 0;
   BlockDims dims{1, 1, 1, 1, 1, 0};
@@ -468,12 +526,63 @@ DeviceFacts device_facts() {
 // kernel's static barriers and some slack.
 constexpr int64_t kStageMemory = 227 * 1024 - 256;
 
-WgmmaPlan plan_for(const ConvArgs& args) {
+// One layout's tile width: the least work (every tap's mma over whole tiles, plus the window
+// staging), a narrower C only when 3% cheaper. Packed tiles are few (DCGAN: 300-700), so there the
+// work counts in whole waves of one tile per SM (`waved`), which also compares the layouts.
+struct TileChoice {
+  bool ok = false;
+  int C = 0;
+  double cost = 0, waved = 0, fill = 1;
+  int64_t tiles_max = 0, window_max = 0, taps_max = 0;  // over the phases
+};
+TileChoice choose_tile(const ConvTransposeGeometry& g, int64_t tile_groups, bool packed, int sms) {
+  const AxisGeometry& H = g.h;
+  const AxisGeometry& W = g.w;
+  const int64_t phases = H.stride * W.stride;
+  TileChoice best;
+  // Packed: 104 is not instantiated (the row-band widths serve wide images; packed tiles exist
+  // for narrow ones, where 64 and 128 bracket the waves).
+  const int widths[3] = {128, packed ? 0 : 104, 64};
+  for (int C : widths) {
+    if (C == 0) continue;
+    TileChoice t;
+    t.C = C;
+    double useful = 0, computed = 0;
+    int64_t live_tiles = 0;
+    for (int64_t ph = 0; ph < phases; ++ph) {
+      const PhaseWindow p = window::phase_window(H, W, ph / W.stride, ph % W.stride, kRows, C);
+      const window::PackedPlane q = window::packed_plane(p, g.batch, kRows, C);
+      const int64_t tiles = packed ? q.tiles : p.tiles_r * p.tiles_c * g.batch;
+      t.tiles_max = std::max(t.tiles_max, packed ? q.tiles : 0);
+      if (p.taps == 0) continue;
+      const int64_t window_pixels = packed ? q.window : p.wr * p.wc;
+      t.cost += double(tiles) * double(2 * p.taps * kRows * C + window_pixels);
+      useful += double(g.batch) * double(p.rows) * double(p.cols);
+      computed += double(tiles) * kRows * C;
+      live_tiles += tiles;
+      t.window_max = std::max(t.window_max, window_pixels);
+      t.taps_max = std::max(t.taps_max, p.taps);
+    }
+    if (t.window_max > kMaxWindow || t.taps_max > kMaxTaps) continue;
+    t.waved = t.cost;
+    if (live_tiles > 0) {
+      const double tiles = double(live_tiles) * double(tile_groups);
+      t.waved *= std::ceil(tiles / sms) * sms / tiles;
+      t.fill = useful / computed;
+    }
+    t.ok = true;
+    if (!best.ok || (packed ? t.waved < 0.97 * best.waved : t.cost < 0.97 * best.cost)) best = t;
+  }
+  return best;
+}
+
+WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   WgmmaPlan pl;
   const ConvTransposeGeometry& g = args.geometry;
   const bool dtype_ok = (args.dtype == DType::Float32 && args.allow_tf32) ||
                         args.dtype == DType::BFloat16 || args.dtype == DType::Float16;
-  if (!dtype_ok || !device_facts().hopper) return pl;
+  const DeviceFacts device = device_facts();
+  if (!dtype_ok || !device.hopper || device.sms <= 0) return pl;
   const int64_t P = args.dtype == DType::Float32 ? 1 : 2;
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   if (cin_g <= 0 || cout_g <= 0 || cin_g > (int64_t(1) << 30)) return pl;
@@ -481,69 +590,62 @@ WgmmaPlan plan_for(const ConvArgs& args) {
   // per value in the producer (see stage_window); such layers go to the mma.sync kernels.
   if (cin_g % (kChunkWords * P) != 0) return pl;
   const Strides4& is = args.input_strides;
-  // int32 offsets within a chunk: a chunk's channels (plus the next group's) and the farthest pixel.
-  if (is.h < 0 || is.w < 0 || is.c < 0 ||
-      (2 * kChunkWords * P) * is.c + (g.h.in - 1) * is.h + (g.w.in - 1) * is.w >= (int64_t(1) << 31) ||
-      g.h.kernel * g.w.kernel * (kTapBytes / 4) >= (int64_t(1) << 31))
+  // int32 offsets within a chunk: a chunk's channels (plus the next group's) and the farthest pixel
+  // (packed: of the last image, and plane positions below 2^31 too).
+  const int64_t limit = int64_t(1) << 31;
+  const int64_t pixel_reach = (g.h.in - 1) * is.h + (g.w.in - 1) * is.w;
+  if (is.n < 0 || is.h < 0 || is.w < 0 || is.c < 0 || (2 * kChunkWords * P) * is.c + pixel_reach >= limit ||
+      g.h.kernel * g.w.kernel * (kTapBytes / 4) >= limit)
     return pl;
+  const bool packed_fits = (2 * kChunkWords * P) * is.c + pixel_reach + (g.batch - 1) * is.n < limit &&
+                           g.batch * (g.h.max_phase_output_count() + g.h.kernel) *
+                                   (g.w.max_phase_output_count() + g.w.kernel) + kMaxWindow < limit;
+
+  pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
+  const int64_t tile_groups = pl.cout_padded / kBM * g.groups;
+  TileChoice choice;
+  if (layout != WgmmaLayout::Packed) choice = choose_tile(g, tile_groups, false, device.sms);
+  if (layout != WgmmaLayout::RowBands && packed_fits) {
+    const TileChoice packed = choose_tile(g, tile_groups, true, device.sms);
+    if (packed.ok && (!choice.ok || packed.waved < 0.97 * choice.waved)) {
+      choice = packed;
+      pl.packed = true;
+    }
+  }
+  if (!choice.ok) return pl;
+  pl.C = choice.C;
+  pl.fill = choice.fill;
+  pl.taps_max = choice.taps_max;
+
   const AxisGeometry& H = g.h;
   const AxisGeometry& W = g.w;
   const int64_t phases = H.stride * W.stride;
-
-  // Tile width: the least work (every tap's mma over whole tiles, plus the window staging),
-  // a narrower C only when 3% cheaper.
-  double best = -1;
-  for (int C : {128, 104, 64}) {
-    double cost = 0, useful = 0, computed = 0;
-    int64_t window_max = 0, taps_max = 0;
-    for (int64_t ph = 0; ph < phases; ++ph) {
-      const PhaseWindow p = window::phase_window(H, W, ph / W.stride, ph % W.stride, kRows, C);
-      if (p.taps == 0) continue;
-      const double tiles = double(p.tiles_r) * double(p.tiles_c);
-      cost += tiles * double(2 * p.taps * kRows * C + p.wr * p.wc);
-      useful += double(p.rows) * double(p.cols);
-      computed += tiles * kRows * C;
-      window_max = std::max(window_max, p.wr * p.wc);
-      taps_max = std::max(taps_max, p.taps);
-    }
-    if (window_max > kMaxWindow || taps_max > kMaxTaps) continue;
-    if (best < 0 || cost < 0.97 * best) {
-      best = cost;
-      pl.C = C;
-      pl.fill = computed > 0 ? useful / computed : 1.0;
-    }
-  }
-  if (best < 0) return pl;
-
-  int64_t tiles_r = 0, tiles_c = 0, window_max = 0, taps_max = 0;
+  int64_t tiles_r = 0, tiles_c = 0;
   for (int64_t ph = 0; ph < phases; ++ph) {
     const PhaseWindow p = window::phase_window(H, W, ph / W.stride, ph % W.stride, kRows, pl.C);
     tiles_r = std::max(tiles_r, p.tiles_r);
     tiles_c = std::max(tiles_c, p.tiles_c);
-    if (p.taps == 0) continue;
-    window_max = std::max(window_max, p.wr * p.wc);
-    taps_max = std::max(taps_max, p.taps);
   }
-  pl.taps_max = taps_max;
   const int64_t words = (cin_g + P - 1) / P;
   pl.cin_words = (words + kChunkWords - 1) / kChunkWords * kChunkWords;
   pl.chunks = pl.cin_words / kChunkWords;
-  pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
-  pl.group_bytes = static_cast<uint32_t>((window_max + 7) / 8 * 8 * 16);
+  pl.group_bytes = static_cast<uint32_t>((choice.window_max + 7) / 8 * 8 * 16);
   pl.weight_offset = kGroups * pl.group_bytes + 16;  // after the window and the scratch slot
-  pl.stage_bytes = static_cast<uint32_t>((pl.weight_offset + taps_max * kTapBytes + 127) / 128 * 128);
+  pl.stage_bytes = static_cast<uint32_t>((pl.weight_offset + pl.taps_max * kTapBytes + 127) / 128 * 128);
   pl.stages = static_cast<int>(std::min<int64_t>(kMaxStages, kStageMemory / pl.stage_bytes));
   if (pl.stages < 2) return pl;
   pl.smem_bytes = int64_t(pl.stages) * pl.stage_bytes;
-  pl.dims = BlockDims{phases, pl.cout_padded / kBM, g.groups, tiles_c, tiles_r, g.batch};
+  // Packed tiles run along the batch's plane: one tile column per tile, no rows, no image index.
+  pl.dims = pl.packed ? BlockDims{phases, pl.cout_padded / kBM, g.groups, choice.tiles_max, 1, 1}
+                      : BlockDims{phases, pl.cout_padded / kBM, g.groups, tiles_c, tiles_r, g.batch};
   pl.tiles = pl.dims.blocks();
   pl.ok = pl.tiles > 0;
   return pl;
 }
 
-template <typename T, int C>
+template <typename T, int C, bool kPacked>
 cudaError_t launch_kernel(const WgmmaArgs& args, const WgmmaPlan& plan, cudaStream_t stream) {
-  constexpr auto kernel = wgmma_gemm_kernel<T, C>;
+  constexpr auto kernel = wgmma_gemm_kernel<T, C, kPacked>;
   int64_t limit = 0;
   const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
   if (e != cudaSuccess) return e;
@@ -554,8 +656,8 @@ cudaError_t launch_kernel(const WgmmaArgs& args, const WgmmaPlan& plan, cudaStre
 }
 
 template <typename T>
-cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t stream) {
-  const WgmmaPlan plan = plan_for(conv);
+cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t stream, WgmmaLayout layout) {
+  const WgmmaPlan plan = plan_for(conv, layout);
   if (!plan.ok) return cudaErrorInvalidValue;
   const ConvTransposeGeometry& g = conv.geometry;
   WgmmaArgs args;
@@ -581,42 +683,46 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
     const cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
   }
+  if (plan.packed) return plan.C == 64 ? launch_kernel<T, 64, true>(args, plan, stream)
+                                        : launch_kernel<T, 128, true>(args, plan, stream);
   switch (plan.C) {
-    case 64: return launch_kernel<T, 64>(args, plan, stream);
-    case 104: return launch_kernel<T, 104>(args, plan, stream);
-    default: return launch_kernel<T, 128>(args, plan, stream);
+    case 64: return launch_kernel<T, 64, false>(args, plan, stream);
+    case 104: return launch_kernel<T, 104, false>(args, plan, stream);
+    default: return launch_kernel<T, 128, false>(args, plan, stream);
   }
 }
 
 }  // namespace
 
-bool wgmma_gemm_supported(const ConvArgs& args) { return plan_for(args).ok; }
+bool wgmma_gemm_supported(const ConvArgs& args, WgmmaLayout layout) { return plan_for(args, layout).ok; }
 
 // The producer's work per stage is the window, the consumers' is taps x rows wgmmas: the kernel
 // wins where a stage holds enough taps to hide the staging (H100, session 6, against the mma.sync
 // kernels in the same runs: 3x7 layers TF32 2.3x, bf16 2.0x faster; 3x3 TF32 1.06x faster, bf16
-// 0.9x; 1 to 4 taps per phase (U-Net, DCGAN) 0.3-0.6x), and its tiles are nearly full.
+// 0.9x; 1 to 4 taps per phase (U-Net, DCGAN) in row bands 0.3-0.6x), and its tiles are nearly full.
+// Packed tiles (DCGAN, 4 taps per phase, 8-32 pixel images): PENDING MEASUREMENT.
 bool wgmma_gemm_preferred(const ConvArgs& args) {
-  const WgmmaPlan plan = plan_for(args);
-  const int64_t min_taps = args.dtype == DType::Float32 ? 9 : 16;
+  const WgmmaPlan plan = plan_for(args, WgmmaLayout::Automatic);
+  const int64_t min_taps = plan.packed ? 4 : args.dtype == DType::Float32 ? 9 : 16;
+  const double min_fill = plan.packed ? 0.75 : 0.9;
   // Fewer than 16 output channels per group would leave three quarters of the 64-wide M empty
   // (the automatic choice streams those one-pass).
-  return plan.ok && plan.fill >= 0.9 && plan.taps_max >= min_taps &&
+  return plan.ok && plan.fill >= min_fill && plan.taps_max >= min_taps &&
          args.geometry.out_channels_per_group() >= 16;
 }
 
-size_t wgmma_gemm_workspace_bytes(const ConvArgs& args) {
-  const WgmmaPlan plan = plan_for(args);
+size_t wgmma_gemm_workspace_bytes(const ConvArgs& args, WgmmaLayout layout) {
+  const WgmmaPlan plan = plan_for(args, layout);
   if (!plan.ok) return 0;
   const ConvTransposeGeometry& g = args.geometry;
   return size_t(g.groups * g.h.kernel * g.w.kernel * plan.cout_padded * plan.cin_words) * sizeof(uint32_t);
 }
 
-cudaError_t launch_wgmma_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream) {
+cudaError_t launch_wgmma_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream, WgmmaLayout layout) {
   switch (args.dtype) {
-    case DType::Float32: return launch_typed<float>(args, workspace, stream);
-    case DType::Float16: return launch_typed<__half>(args, workspace, stream);
-    case DType::BFloat16: return launch_typed<__nv_bfloat16>(args, workspace, stream);
+    case DType::Float32: return launch_typed<float>(args, workspace, stream, layout);
+    case DType::Float16: return launch_typed<__half>(args, workspace, stream, layout);
+    case DType::BFloat16: return launch_typed<__nv_bfloat16>(args, workspace, stream, layout);
     case DType::Float64: return cudaErrorInvalidValue;
   }
   return cudaErrorInvalidValue;

@@ -77,6 +77,64 @@ TCONV_HOST_DEVICE int64_t window_input_col(const PhaseWindow& p, int64_t tile_c,
   return p.origin_w + tile_c * C + wc;
 }
 
+// Packed layout (wgmma kernel, for phases whose images are narrower than a tile: DCGAN's 8-32
+// pixels would fill 12-50% of a row-band tile). A phase's pixels of all images are laid out as one
+// plane of rows `width` = cols + the taps' reach across, with `height` = rows + the reach down plane
+// rows per image; position (image, y, x) is output pixel (y, x) of the image where y < rows and
+// x < cols, else a halo position whose value is computed and dropped. Tile t is the R x C
+// consecutive positions from t R C on, and since every tap of a position stays inside its image's
+// plane rows, tap (jh, jw) of the position at offset d in the tile reads window position
+// d + packed_tap_offset, the window being the positions from t R C on: R C plus the reach. Its
+// input pixel is (origin_h + y, origin_w + x) of the position's image (zero outside the input or
+// past the last image). A bias-only phase has no reach.
+struct PackedPlane {
+  int64_t width = 0, height = 0;  // plane row width; plane rows per image
+  int64_t positions = 0;          // batch x height x width
+  int64_t tiles = 0;              // of R x C positions
+  int64_t window = 0;             // positions per tile window (0 for a bias-only phase)
+};
+TCONV_HOST_DEVICE PackedPlane packed_plane(const PhaseWindow& p, int64_t batch, int64_t R, int64_t C) {
+  PackedPlane q;
+  const int64_t reach_h = p.taps > 0 ? (p.th.tap_count - 1) * p.th.input_step : 0;
+  const int64_t reach_w = p.taps > 0 ? (p.tw.tap_count - 1) * p.tw.input_step : 0;
+  q.width = p.cols + reach_w;
+  q.height = p.rows + reach_h;
+  q.positions = batch * q.height * q.width;
+  q.tiles = (q.positions + R * C - 1) / (R * C);
+  q.window = p.taps > 0 ? R * C + reach_h * q.width + reach_w : 0;
+  return q;
+}
+TCONV_HOST_DEVICE int64_t packed_tap_offset(const PhaseWindow& p, const PackedPlane& q, int64_t jh, int64_t jw) {
+  return (p.th.tap_count - 1 - jh) * p.th.input_step * q.width + (p.tw.tap_count - 1 - jw) * p.tw.input_step;
+}
+// Position -> (image, plane row, plane column); the kernel computes it in 32 bits (the plan keeps
+// every position below 2^31) and steps along a tile row with advance(), no division per pixel.
+template <typename Index>
+struct PlanePixel {
+  Index image, y, x;
+  TCONV_HOST_DEVICE void advance(Index by, Index width, Index height) {
+    x += by;
+    while (x >= width) {
+      x -= width;
+      if (++y == height) {
+        y = 0;
+        ++image;
+      }
+    }
+  }
+};
+template <typename Index = int64_t>
+TCONV_HOST_DEVICE PlanePixel<Index> plane_pixel(const PackedPlane& q, int64_t position) {
+  const Index width = static_cast<Index>(q.width), per_image = static_cast<Index>(q.height * q.width);
+  const Index at = static_cast<Index>(position);
+  PlanePixel<Index> px;
+  px.image = at / per_image;
+  const Index rest = at - px.image * per_image;
+  px.y = rest / width;
+  px.x = rest - px.y * width;
+  return px;
+}
+
 // Block index -> (phase, N tile, group, tile column, tile row, image), phase fastest (blocks writing
 // interleaved columns of the same output rows run together, as in v6), then the N tiles and
 // groups of one input window (the window's second and later reads hit L2), then the tiles of an
