@@ -23,7 +23,7 @@
 // the input (the input channels per group must fill whole chunks: plan_for). Warpgroups 0 and 1
 // consume: each owns two tile rows (two m64 x C accumulator sets), waits for a stage, issues one
 // wgmma per tap and row, and releases the stage once those wgmmas completed (one group stays in
-// flight). Stages: 2-4 in a ring, handed over by mbarriers (full: one arrival per producer warp
+// flight). Stages: 2-12 in a ring, handed over by mbarriers (full: one arrival per producer warp
 // after fence.proxy.async, so that wgmma's async proxy sees the ordinary stores, plus the weights'
 // expected bytes; empty: one arrival per consumer warp). The producer runs up to `stages` chunks
 // ahead, across tile boundaries, so the next tile's first stages load while the consumers store
@@ -66,11 +66,17 @@ constexpr int kBM = 64;                             // output channels per tile:
 constexpr int kChunkWords = 8;                      // channel words per stage: one 32-byte K step
 constexpr int kGroups = kChunkWords / 4;            // 16-byte groups per window pixel / weight row
 // Window units (pixel, group) per producer thread: every thread loads all of them each chunk, so
-// this is sized for the public 3x3 and 3x7 windows (636 and 660 pixels at C = 104: 10 and 11).
-constexpr int kMaxUnits = 12;
-constexpr int kMaxWindow = kMaxUnits * 128 / kGroups;  // window pixels a stage holds: 768
+// row bands are sized for the public 3x3 and 3x7 windows (636 and 660 pixels at C = 104: 10 and
+// 11), packed tiles (C = 64 only) for DCGAN's (266 and 290 pixels: 5), which leaves the registers
+// to load the next chunk's window while this one's is stored (produce).
+template <bool kPacked> constexpr int kUnitsPerThread = kPacked ? 6 : 12;
+template <bool kPacked> constexpr int kMaxWindow = kUnitsPerThread<kPacked> * 128 / kGroups;  // 384, 768
 constexpr int kMaxTaps = 32;
-constexpr int kMaxStages = 4;
+// Stages in the ring, as many as shared memory holds up to this: the producer runs that many
+// chunks ahead, which has to cover the weights' bulk copies (issued once a slot is free) as well as
+// the window's loads. At 4 stages DCGAN's small ones (17 KB) left both roles waiting on each
+// other a quarter of the time (run 65).
+constexpr int kMaxStages = 12;
 constexpr uint32_t kTapBytes = kGroups * kBM * 16;  // one tap's weights in a stage: 2 KB
 // Registers per thread after the roles split: the launch gives each thread 168 (65536 / 384, in
 // steps of 8); the producer gives some back and the consumers take them for their accumulators
@@ -109,51 +115,77 @@ struct WgmmaArgs {
 // to ptxas, and built from every value of the batch: otherwise ptxas interleaves the first
 // roundings with the later loads, each waiting for its load (run 54: KernelBench 57 TF32 5.2 ->
 // 9.8 ms; a __syncwarp between them did not stop it, run 55).
-template <typename T>
-__device__ __forceinline__ void stage_window(const T* xc, int stride, const int32_t (&unit_offset)[kMaxUnits],
-                                             const uint32_t (&unit_slot)[kMaxUnits], uint32_t inside_mask,
-                                             int passes, uint32_t opaque_zero, uint32_t stage) {
-  constexpr int P = WordPack<T>::values;
-  constexpr int kBatch = kMaxUnits / P;  // units loaded before they are stored: 48 values in registers
+template <typename T, int kBatch, int kUnits>
+__device__ __forceinline__ void load_units(const T* xc, int stride, const int32_t (&unit_offset)[kUnits], int b0,
+                                           T (&raw)[kBatch][4 * WordPack<T>::values]) {
 #pragma unroll
-  for (int b0 = 0; b0 < kMaxUnits; b0 += kBatch) {
-    if (b0 >= passes) continue;
-    T raw[kBatch][4 * P];
+  for (int v = 0; v < 4 * WordPack<T>::values; ++v) {
+    // Opaque, so that ptxas can't fold it into every unit's address: four instructions per
+    // load's address without (run 61), two with (run 63).
+    const T* xv = xc + v * stride;
+    asm volatile("" : "+l"(xv));
 #pragma unroll
-    for (int v = 0; v < 4 * P; ++v) {
-      // Opaque, so that ptxas can't fold it into every unit's address: four instructions per
-      // load's address without (run 61), two with (run 63).
-      const T* xv = xc + v * stride;
-      asm volatile("" : "+l"(xv));
-#pragma unroll
-      for (int j = 0; j < kBatch; ++j) raw[j][v] = load_readonly(xv + unit_offset[b0 + j]);
-    }
-    uint32_t gate = 0;
-    if constexpr (P == 1) {
-#pragma unroll
-      for (int j = 0; j < kBatch; ++j)
-#pragma unroll
-        for (int v = 0; v < 4; ++v) gate ^= __float_as_uint(raw[j][v]);
-      gate &= opaque_zero;
-    }
-#pragma unroll
-    for (int j = 0; j < kBatch; ++j) {
-      const int u = b0 + j;
-      const bool inside = (inside_mask >> u) & 1;
-      uint32_t word[4];
-#pragma unroll
-      for (int w = 0; w < 4; ++w) {
-        if constexpr (P == 1) {
-          word[w] = make_word<false>(__uint_as_float(__float_as_uint(raw[j][w]) | gate), 0.0f);
-        } else {
-          word[w] = make_word<false>(raw[j][2 * w], raw[j][2 * w + 1]);
-        }
-        word[w] = inside ? word[w] : 0u;
-      }
-      st_shared_v4(stage + unit_slot[u], word[0], word[1], word[2], word[3]);
-    }
+    for (int j = 0; j < kBatch; ++j) raw[j][v] = load_readonly(xv + unit_offset[b0 + j]);
   }
 }
+
+template <typename T, int kBatch, int kUnits>
+__device__ __forceinline__ void store_units(const T (&raw)[kBatch][4 * WordPack<T>::values], int b0,
+                                            const uint32_t (&unit_slot)[kUnits], uint32_t inside_mask,
+                                            uint32_t opaque_zero, uint32_t stage) {
+  constexpr int P = WordPack<T>::values;
+  uint32_t gate = 0;
+  if constexpr (P == 1) {
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j)
+#pragma unroll
+      for (int v = 0; v < 4; ++v) gate ^= __float_as_uint(raw[j][v]);
+    gate &= opaque_zero;
+  }
+#pragma unroll
+  for (int j = 0; j < kBatch; ++j) {
+    const int u = b0 + j;
+    const bool inside = (inside_mask >> u) & 1;
+    uint32_t word[4];
+#pragma unroll
+    for (int w = 0; w < 4; ++w) {
+      if constexpr (P == 1) {
+        word[w] = make_word<false>(__uint_as_float(__float_as_uint(raw[j][w]) | gate), 0.0f);
+      } else {
+        word[w] = make_word<false>(raw[j][2 * w], raw[j][2 * w + 1]);
+      }
+      word[w] = inside ? word[w] : 0u;
+    }
+    st_shared_v4(stage + unit_slot[u], word[0], word[1], word[2], word[3]);
+  }
+}
+
+template <typename T, int kUnits>
+__device__ __forceinline__ void stage_window(const T* xc, int stride, const int32_t (&unit_offset)[kUnits],
+                                             const uint32_t (&unit_slot)[kUnits], uint32_t inside_mask,
+                                             int passes, uint32_t opaque_zero, uint32_t stage) {
+  constexpr int kBatch = kUnits / WordPack<T>::values;  // units loaded before they are stored: 48 values
+#pragma unroll
+  for (int b0 = 0; b0 < kUnits; b0 += kBatch) {
+    if (b0 >= passes) continue;
+    T raw[kBatch][4 * WordPack<T>::values];
+    load_units<T, kBatch, kUnits>(xc, stride, unit_offset, b0, raw);
+    store_units<T, kBatch, kUnits>(raw, b0, unit_slot, inside_mask, opaque_zero, stage);
+  }
+}
+
+// Position in the stage ring: the slot and the parity of its current phase, stepped without a
+// division per chunk (the consumers' modulo showed in run 65's samples).
+struct Ring {
+  uint32_t slot = 0, parity = 0, previous = 0;
+  __device__ __forceinline__ void advance(uint32_t stages) {
+    previous = slot;
+    if (++slot == stages) {
+      slot = 0;
+      parity ^= 1;
+    }
+  }
+};
 
 // A tile past its phase's tiles (the grid is sized for the largest phase) is skipped.
 template <bool kPacked, int C>
@@ -169,12 +201,13 @@ template <typename T, int C, bool kPacked>
 __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                         int ptid) {
   constexpr int P = WordPack<T>::values;
+  constexpr int kUnits = kUnitsPerThread<kPacked>;
   const ConvArgs& a = args.conv;
   const ConvTransposeGeometry& g = a.geometry;
   const AxisGeometry& H = g.h;
   const AxisGeometry& W = g.w;
   const Strides4& is = a.input_strides;
-  uint32_t use = 0;  // stages filled so far (ring position and phase parity)
+  Ring ring;  // stages filled so far
   for (int64_t tile = blockIdx.x; tile < args.tiles; tile += gridDim.x) {
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
@@ -190,11 +223,11 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
     const int window_cols = static_cast<int>(pw.wc);
     const int passes = (kGroups * window_pixels + 127) / 128;  // unit slots in use, the same for all
     const int channel_stride = static_cast<int>(is.c);  // int32 offsets within a chunk: the plan checks
-    int32_t unit_offset[kMaxUnits];
-    uint32_t unit_slot[kMaxUnits];
+    int32_t unit_offset[kUnits];
+    uint32_t unit_slot[kUnits];
     uint32_t inside_mask = 0;  // per unit: inside the input
 #pragma unroll
-    for (int j = 0; j < kMaxUnits; ++j) {
+    for (int j = 0; j < kUnits; ++j) {
       const int u = ptid + 128 * j;
       const bool exists = u < kGroups * window_pixels;
       const int group4 = exists ? u / window_pixels : 0, pixel = u - group4 * window_pixels;
@@ -226,13 +259,13 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
     const int taps_h = static_cast<int>(pw.th.tap_count), taps_w = static_cast<int>(pw.tw.tap_count);
     const bool whole_kernel = taps_h == H.kernel && taps_w == W.kernel;
 
-    for (int chunk = 0; chunk < args.chunks; ++chunk, ++use) {
-      const uint32_t s = use % args.stages;
-      mbarrier::wait(empty + 8 * s, ((use / args.stages) & 1) ^ 1);
+    // Waits for the next stage's slot and starts the bulk copy of its weights: one thread copies
+    // each tap's 2 KB (the stage's image), a whole chunk at once where the phase's taps are the
+    // kernel's (stride 1). Returns the stage's address.
+    auto open_stage = [&](int chunk) -> uint32_t {
+      const uint32_t s = ring.slot;
+      mbarrier::wait(empty + 8 * s, ring.parity ^ 1);
       const uint32_t stage = base + s * args.stage_bytes;
-
-      // Weights: one thread bulk-copies each tap's 2 KB (the stage's image); a whole chunk at once
-      // where the phase's taps are the kernel's (stride 1).
       if (ptid == 0) {
         const uint32_t* w_chunk = w_tile + chunk * args.chunk_words;
         const uint32_t taps = static_cast<uint32_t>(taps_h * taps_w);
@@ -250,18 +283,56 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
           }
         }
       }
-
-      // Window. The channel stride is opaque to the compiler: otherwise it hoists every unit's
-      // value offsets (the same in each chunk) out of the chunk loop, 64-128 more live registers,
-      // and spills.
-      int stride = channel_stride;
-      asm volatile("" : "+r"(stride));
-      stage_window(x + chunk * kChunkWords * P * is.c, stride, unit_offset, unit_slot, inside_mask, passes,
-                   args.opaque_zero, stage);
-      // Each lane's stores, then one arrival per warp after the warp's lanes met.
+      return stage;
+    };
+    // Each lane's window stores, then one arrival per warp after the warp's lanes met.
+    auto close_stage = [&] {
       wgmma::fence_proxy_async();
       __syncwarp();
-      mbarrier::arrive_if(full + 8 * s, ptid % 32 == 0);
+      mbarrier::arrive_if(full + 8 * ring.slot, ptid % 32 == 0);
+      ring.advance(args.stages);
+    };
+    // A chunk's first channel; the channel stride is opaque to the compiler: otherwise it hoists
+    // every unit's value offsets (the same in each chunk) out of the chunk loop, 64-128 more live
+    // registers, and spills.
+    auto chunk_input = [&](int chunk, int* stride) {
+      *stride = channel_stride;
+      asm volatile("" : "+r"(*stride));
+      return x + chunk * kChunkWords * P * is.c;
+    };
+
+    if constexpr (kPacked) {
+      // Packed windows are small (5 units per thread in DCGAN) and their 4 taps little work per
+      // stage, so one load round trip per stage would leave the consumers waiting: the next
+      // chunk's window is loaded into the other register set before this one is stored and before
+      // waiting for its slot. Two sets under fixed names (the loop unrolled by two): a copy from
+      // one to the other would wait for the loads.
+      T first[kUnits][4 * P], second[kUnits][4 * P];
+      auto step = [&](T (&now)[kUnits][4 * P], T (&next)[kUnits][4 * P], int chunk) {
+        int stride;
+        const T* xc = chunk_input(min(chunk + 1, args.chunks - 1), &stride);  // the last reloads itself
+        load_units<T, kUnits, kUnits>(xc, stride, unit_offset, 0, next);
+        const uint32_t stage = open_stage(chunk);
+        store_units<T, kUnits, kUnits>(now, 0, unit_slot, inside_mask, args.opaque_zero, stage);
+        close_stage();
+      };
+      {
+        int stride;
+        const T* xc = chunk_input(0, &stride);
+        load_units<T, kUnits, kUnits>(xc, stride, unit_offset, 0, first);
+      }
+      for (int chunk = 0; chunk < args.chunks; chunk += 2) {
+        step(first, second, chunk);
+        if (chunk + 1 < args.chunks) step(second, first, chunk + 1);
+      }
+    } else {
+      for (int chunk = 0; chunk < args.chunks; ++chunk) {
+        const uint32_t stage = open_stage(chunk);
+        int stride;
+        const T* xc = chunk_input(chunk, &stride);
+        stage_window<T, kUnits>(xc, stride, unit_offset, unit_slot, inside_mask, passes, args.opaque_zero, stage);
+        close_stage();
+      }
     }
   }
 }
@@ -283,7 +354,7 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
   const AxisGeometry& W = g.w;
   const Strides4& os = args.output_strides;
   const int warpgroup = tid / 128, warp = (tid / 32) % 4, lane = tid % 32;
-  uint32_t use = 0;
+  Ring ring;  // stages consumed so far
   float acc[2][C / 2];
   for (int64_t tile = blockIdx.x; tile < args.tiles; tile += gridDim.x) {
     const BlockCoords bc = window::decode_block(tile, args.dims);
@@ -309,9 +380,9 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       const uint32_t tap_w_bytes = static_cast<uint32_t>(pw.tw.input_step) * 16;
       // Window pixel of this warpgroup's first row for the last tap (jh, jw) = (Th-1, Tw-1).
       const uint32_t row0 = 2 * warpgroup * row_bytes;
-      for (int chunk = 0; chunk < args.chunks; ++chunk, ++use) {
-        const uint32_t s = use % args.stages;
-        mbarrier::wait(full + 8 * s, (use / args.stages) & 1);
+      for (int chunk = 0; chunk < args.chunks; ++chunk, ring.advance(args.stages)) {
+        const uint32_t s = ring.slot;
+        mbarrier::wait(full + 8 * s, ring.parity);
         const uint32_t stage = base + s * args.stage_bytes;
         wgmma::fence();
         wgmma::fence_operands(acc[0]);
@@ -335,13 +406,13 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
         // arrival per consumer warp.
         if (chunk > 0) {
           wgmma::wait<1>();
-          mbarrier::arrive_if(empty + 8 * ((use - 1) % args.stages), lane == 0);
+          mbarrier::arrive_if(empty + 8 * ring.previous, lane == 0);
         }
       }
       wgmma::wait<0>();
       wgmma::fence_operands(acc[0]);
       wgmma::fence_operands(acc[1]);
-      mbarrier::arrive_if(empty + 8 * ((use - 1) % args.stages), lane == 0);
+      mbarrier::arrive_if(empty + 8 * ring.previous, lane == 0);
     }
 
     // Epilogue: (channel 16 warp + g (+ 8), pixels 8 j + 2 t and + 1) of both rows.
@@ -540,9 +611,8 @@ TileChoice choose_tile(const ConvTransposeGeometry& g, int64_t tile_groups, bool
   const AxisGeometry& W = g.w;
   const int64_t phases = H.stride * W.stride;
   TileChoice best;
-  // Packed: 104 is not instantiated (the row-band widths serve wide images; packed tiles exist
-  // for narrow ones, where 64 and 128 bracket the waves).
-  const int widths[3] = {128, packed ? 0 : 104, 64};
+  // Packed: C = 64 only (its windows fit the producer's registers twice, see kUnitsPerThread).
+  const int widths[3] = {packed ? 0 : 128, packed ? 0 : 104, 64};
   for (int C : widths) {
     if (C == 0) continue;
     TileChoice t;
@@ -563,7 +633,7 @@ TileChoice choose_tile(const ConvTransposeGeometry& g, int64_t tile_groups, bool
       t.window_max = std::max(t.window_max, window_pixels);
       t.taps_max = std::max(t.taps_max, p.taps);
     }
-    if (t.window_max > kMaxWindow || t.taps_max > kMaxTaps) continue;
+    if (t.window_max > (packed ? kMaxWindow<true> : kMaxWindow<false>) || t.taps_max > kMaxTaps) continue;
     t.waved = t.cost;
     if (live_tiles > 0) {
       const double tiles = double(live_tiles) * double(tile_groups);
@@ -599,7 +669,7 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
     return pl;
   const bool packed_fits = (2 * kChunkWords * P) * is.c + pixel_reach + (g.batch - 1) * is.n < limit &&
                            g.batch * (g.h.max_phase_output_count() + g.h.kernel) *
-                                   (g.w.max_phase_output_count() + g.w.kernel) + kMaxWindow < limit;
+                                   (g.w.max_phase_output_count() + g.w.kernel) + kMaxWindow<true> < limit;
 
   pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
   const int64_t tile_groups = pl.cout_padded / kBM * g.groups;
@@ -683,8 +753,7 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
     const cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
   }
-  if (plan.packed) return plan.C == 64 ? launch_kernel<T, 64, true>(args, plan, stream)
-                                        : launch_kernel<T, 128, true>(args, plan, stream);
+  if (plan.packed) return launch_kernel<T, 64, true>(args, plan, stream);
   switch (plan.C) {
     case 64: return launch_kernel<T, 64, false>(args, plan, stream);
     case 104: return launch_kernel<T, 104, false>(args, plan, stream);
