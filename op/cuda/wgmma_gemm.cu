@@ -174,12 +174,11 @@ __device__ __forceinline__ void stage_window(const T* xc, int stride, const int3
   }
 }
 
-// Position in the stage ring: the slot and the parity of its current phase, stepped without a
-// division per chunk (the consumers' modulo showed in run 65's samples).
+// The producer's position in the stage ring: the slot and the parity of its current phase, stepped
+// without a division per chunk.
 struct Ring {
-  uint32_t slot = 0, parity = 0, previous = 0;
+  uint32_t slot = 0, parity = 0;
   __device__ __forceinline__ void advance(uint32_t stages) {
-    previous = slot;
     if (++slot == stages) {
       slot = 0;
       parity ^= 1;
@@ -354,7 +353,10 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
   const AxisGeometry& W = g.w;
   const Strides4& os = args.output_strides;
   const int warpgroup = tid / 128, warp = (tid / 32) % 4, lane = tid % 32;
-  Ring ring;  // stages consumed so far
+  // Stages consumed so far. A Ring here (as the producer's) made ptxas serialise every wgmma
+  // (C7515: accumulators defined inside the pipeline stage; run 66: KernelBench 65 TF32 1.28 ->
+  // 1.68 ms), so the consumers keep the counter and its modulo.
+  uint32_t use = 0;
   float acc[2][C / 2];
   for (int64_t tile = blockIdx.x; tile < args.tiles; tile += gridDim.x) {
     const BlockCoords bc = window::decode_block(tile, args.dims);
@@ -380,9 +382,9 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       const uint32_t tap_w_bytes = static_cast<uint32_t>(pw.tw.input_step) * 16;
       // Window pixel of this warpgroup's first row for the last tap (jh, jw) = (Th-1, Tw-1).
       const uint32_t row0 = 2 * warpgroup * row_bytes;
-      for (int chunk = 0; chunk < args.chunks; ++chunk, ring.advance(args.stages)) {
-        const uint32_t s = ring.slot;
-        mbarrier::wait(full + 8 * s, ring.parity);
+      for (int chunk = 0; chunk < args.chunks; ++chunk, ++use) {
+        const uint32_t s = use % args.stages;
+        mbarrier::wait(full + 8 * s, (use / args.stages) & 1);
         const uint32_t stage = base + s * args.stage_bytes;
         wgmma::fence();
         wgmma::fence_operands(acc[0]);
@@ -406,13 +408,13 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
         // arrival per consumer warp.
         if (chunk > 0) {
           wgmma::wait<1>();
-          mbarrier::arrive_if(empty + 8 * ring.previous, lane == 0);
+          mbarrier::arrive_if(empty + 8 * ((use - 1) % args.stages), lane == 0);
         }
       }
       wgmma::wait<0>();
       wgmma::fence_operands(acc[0]);
       wgmma::fence_operands(acc[1]);
-      mbarrier::arrive_if(empty + 8 * ring.previous, lane == 0);
+      mbarrier::arrive_if(empty + 8 * ((use - 1) % args.stages), lane == 0);
     }
 
     // Epilogue: (channel 16 warp + g (+ 8), pixels 8 j + 2 t and + 1) of both rows.
