@@ -27,16 +27,16 @@ cuda::DType to_kernel_dtype(at::ScalarType type) {
 
 enum class Kernel { Direct, PhaseBlock, PhaseRow, ImplicitGemm, WindowGemm, WgmmaGemm };
 
-// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|gemm|window|wgmma|wgmma_rows|wgmma_packed pins the
-// kernel (benchmarks and tests of each path; wgmma_rows and wgmma_packed also its tile layout,
-// launch.h); read once. A pinned kernel still declines what it can't do (every one but
+// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|gemm|window|wgmma|wgmma_packed pins the kernel
+// (benchmarks and tests of each path; wgmma_packed the wgmma kernel with packed tiles, launch.h);
+// read once. A pinned kernel still declines what it can't do (every one but
 // direct float64; phase_block anything but stride 2, dilation 1, kernels to 4x4 and 4 channels
 // per group; phase_row channels_last outputs and rows shared memory can't stage; the window
 // kernels shapes their plans can't hold; wgmma also strict float32 and devices other than compute
 // capability 9.0), which then goes to the next path: wgmma -> window -> gemm -> direct,
 // phase_block -> direct, phase_row -> direct.
 enum class Override {
-  Automatic, Direct, PhaseBlock, PhaseRow, ImplicitGemm, WindowGemm, WgmmaGemm, WgmmaRows, WgmmaPacked
+  Automatic, Direct, PhaseBlock, PhaseRow, ImplicitGemm, WindowGemm, WgmmaGemm, WgmmaPacked
 };
 Override kernel_override() {
   static const Override choice = [] {
@@ -48,11 +48,10 @@ Override kernel_override() {
     if (std::strcmp(value, "gemm") == 0) return Override::ImplicitGemm;
     if (std::strcmp(value, "window") == 0) return Override::WindowGemm;
     if (std::strcmp(value, "wgmma") == 0) return Override::WgmmaGemm;
-    if (std::strcmp(value, "wgmma_rows") == 0) return Override::WgmmaRows;
     if (std::strcmp(value, "wgmma_packed") == 0) return Override::WgmmaPacked;
     TORCH_CHECK(false,
                 "TCONV_CUDA_KERNEL must be 'direct', 'phase_block', 'phase_row', 'gemm', 'window', "
-                "'wgmma', 'wgmma_rows' or 'wgmma_packed', got '",
+                "'wgmma' or 'wgmma_packed', got '",
                 value, "'");
   }();
   return choice;
@@ -73,13 +72,9 @@ bool tensor_cores_pay(const cuda::ConvArgs& args) {
   return double(g.multiply_adds()) / outputs >= 32.0;
 }
 
-// The wgmma kernel's tile layout: pinned by the override, else its own choice.
+// The wgmma kernel's tile layout: packed tiles only where pinned.
 cuda::WgmmaLayout wgmma_layout() {
-  switch (kernel_override()) {
-    case Override::WgmmaRows: return cuda::WgmmaLayout::RowBands;
-    case Override::WgmmaPacked: return cuda::WgmmaLayout::Packed;
-    default: return cuda::WgmmaLayout::Automatic;
-  }
+  return kernel_override() == Override::WgmmaPacked ? cuda::WgmmaLayout::Packed : cuda::WgmmaLayout::RowBands;
 }
 
 // The window kernels' plans loop over every phase and candidate tile width (host work per call:
@@ -97,7 +92,6 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
              : gemm                            ? Kernel::ImplicitGemm
                                                : Kernel::Direct;
     case Override::WgmmaGemm:
-    case Override::WgmmaRows:
     case Override::WgmmaPacked:
       return cuda::wgmma_gemm_supported(args, wgmma_layout()) ? Kernel::WgmmaGemm
              : cuda::window_gemm_supported(args) ? Kernel::WindowGemm

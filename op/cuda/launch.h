@@ -92,13 +92,15 @@ cudaError_t launch_window_gemm(const ConvArgs& args, void* workspace, cudaStream
 // Hopper window GEMM (wgmma_gemm.cu, sm_90a): warp-specialized and persistent, one producer
 // warpgroup stages each tile's input window and weights, two consumer warpgroups run wgmma with
 // every tap's operand read from the window at a shifted address. TF32 (when allowed), bf16, fp16;
-// supported() also needs a compute capability 9.0 device, a window of at most 1024 pixels and 32
-// taps per phase. preferred(): tiles at least 90% full, at least 16 output channels per group and
-// at least 9 taps per phase in TF32, 16 in bf16/fp16 (3x7 and 5x5 layers, and 3x3 in TF32).
-// Tiles are row bands (R x C pixels of one phase of one image) or packed (R x C consecutive
-// positions of the phase's pixels of all images laid out as one plane, for images narrower than a
-// tile: window_plan.h); Automatic takes the one with less work, the others pin it (tests).
-enum class WgmmaLayout { Automatic, RowBands, Packed };
+// supported() also needs a compute capability 9.0 device, input channels per group filling whole
+// chunks (8 float32, 16 16-bit), a window of at most 768 pixels (packed: 384) and 32 taps per phase.
+// preferred() (row bands): tiles at least 90% full, at least 16 output channels per group and at
+// least 9 taps per phase in TF32, 16 in bf16/fp16 (3x7 and 5x5 layers, and 3x3 in TF32).
+// Tiles are row bands (R x C pixels of one phase of one image), or packed: R x C consecutive
+// positions of the phase's pixels of all images laid out as one plane (window_plan.h), for images
+// narrower than a tile. Packed tiles measured slower than the implicit GEMM on the DCGAN layers
+// they were built for (wgmma_gemm.cu), so only a pinned run (tests, benchmarks) takes them.
+enum class WgmmaLayout { RowBands, Packed };
 bool wgmma_gemm_supported(const ConvArgs& args, WgmmaLayout layout);
 bool wgmma_gemm_preferred(const ConvArgs& args);
 size_t wgmma_gemm_workspace_bytes(const ConvArgs& args, WgmmaLayout layout);

@@ -15,7 +15,7 @@
 // window for 64 x C x 32 bytes of K: 0.75 shared-memory bytes per tensor-core cycle at C = 128,
 // where the first version (M = pixels, N = 64 channels) needed 1.0 and was bound by it.
 //
-// Roles: 384 threads = 3 warpgroups, one CTA per SM, persistent over the tiles (tile = blockIdx.x
+// Roles: 384 threads = 3 warpgroups (packed tiles: 512, below), one CTA per SM, persistent over the tiles (tile = blockIdx.x
 // + i * gridDim.x); setmaxnreg moves registers from the producer to the consumers. Warpgroup 2
 // produces: for each stage one thread bulk-copies the chunk's weights (packed once per call as the
 // stages' images by pack_stage_weights), and all 128 transpose the window from the input's layout
@@ -32,6 +32,12 @@
 // channels, stored with the bias added and the dtype cast as 8-byte (float) or 4-byte (16-bit)
 // pairs where the output row is contiguous, else element by element (strided phases,
 // channels_last). Phases without taps store the bias.
+//
+// Packed tiles (TCONV_CUDA_KERNEL=wgmma_packed only; window_plan.h): for images narrower than a
+// tile, the tile is R x C consecutive positions of a plane holding the phase's pixels of all images
+// with each tap's reach as halo (dropped in the epilogue), so a tile runs across rows and images
+// and its taps are still shifted copies of one window. C = 64, and two producer warpgroups taking
+// alternate stages (512 threads, 128 registers each, no setmaxnreg split).
 //
 // Compiled for sm_90a only (CMake and scripts/compile_cuda.sh add that target for this file); the
 // body is empty elsewhere and wgmma_gemm_supported() requires a device of compute capability 9.0.
@@ -60,15 +66,21 @@ using window::BlockDims;
 using window::PhaseWindow;
 
 constexpr int kConsumers = 2;                       // consumer warpgroups
-constexpr int kThreads = 128 * (kConsumers + 1);    // + the producer warpgroup
+// Producer warpgroups: one for row bands; two for packed tiles, taking alternate stages. A
+// producer thread's work is a chain of dependent instructions (loads, addresses, TF32 rounding)
+// that one warp per scheduler can't overlap: with one producer, DCGAN's packed tiles ran at 1.6
+// instructions per cycle and SM, the producer busy 85% of the time and the consumers waiting for
+// a full stage 30% (run 69).
+template <bool kPacked> constexpr int kProducers = kPacked ? 2 : 1;
+template <bool kPacked> constexpr int kThreads = 128 * (kConsumers + kProducers<kPacked>);
 constexpr int kRows = 2 * kConsumers;               // tile rows R: two per consumer warpgroup
 constexpr int kBM = 64;                             // output channels per tile: one wgmma M
 constexpr int kChunkWords = 8;                      // channel words per stage: one 32-byte K step
 constexpr int kGroups = kChunkWords / 4;            // 16-byte groups per window pixel / weight row
 // Window units (pixel, group) per producer thread: every thread loads all of them each chunk, so
 // row bands are sized for the public 3x3 and 3x7 windows (636 and 660 pixels at C = 104: 10 and
-// 11), packed tiles (C = 64 only) for DCGAN's (266 and 290 pixels: 5), which leaves the registers
-// to load the next chunk's window while this one's is stored (produce).
+// 11), packed tiles (C = 64) for DCGAN's (266 and 290 pixels: 5), which leaves the registers to
+// load the next chunk's window while this one's is stored (produce).
 template <bool kPacked> constexpr int kUnitsPerThread = kPacked ? 6 : 12;
 template <bool kPacked> constexpr int kMaxWindow = kUnitsPerThread<kPacked> * 128 / kGroups;  // 384, 768
 constexpr int kMaxTaps = 32;
@@ -82,7 +94,8 @@ constexpr uint32_t kTapBytes = kGroups * kBM * 16;  // one tap's weights in a st
 // steps of 8); the producer gives some back and the consumers take them for their accumulators
 // (2 x C / 2). setmaxnreg.inc waits until the CTA's pool has the registers, so the split must fit
 // what the launch allocated, not the register file: asking for more hangs the kernel (run 42).
-constexpr int kLaunchRegisters = 65536 / kThreads / 8 * 8;
+// (Packed tiles: 128 for every thread, C = 64 needs no more.)
+constexpr int kLaunchRegisters = 65536 / kThreads<false> / 8 * 8;
 constexpr int kConsumerRegisters = 176, kProducerRegisters = 152;
 static_assert(kConsumers * kConsumerRegisters + kProducerRegisters <= (kConsumers + 1) * kLaunchRegisters,
               "the role split must fit the launch's registers");
@@ -115,72 +128,61 @@ struct WgmmaArgs {
 // to ptxas, and built from every value of the batch: otherwise ptxas interleaves the first
 // roundings with the later loads, each waiting for its load (run 54: KernelBench 57 TF32 5.2 ->
 // 9.8 ms; a __syncwarp between them did not stop it, run 55).
-template <typename T, int kBatch, int kUnits>
-__device__ __forceinline__ void load_units(const T* xc, int stride, const int32_t (&unit_offset)[kUnits], int b0,
-                                           T (&raw)[kBatch][4 * WordPack<T>::values]) {
-#pragma unroll
-  for (int v = 0; v < 4 * WordPack<T>::values; ++v) {
-    // Opaque, so that ptxas can't fold it into every unit's address: four instructions per
-    // load's address without (run 61), two with (run 63).
-    const T* xv = xc + v * stride;
-    asm volatile("" : "+l"(xv));
-#pragma unroll
-    for (int j = 0; j < kBatch; ++j) raw[j][v] = load_readonly(xv + unit_offset[b0 + j]);
-  }
-}
-
-template <typename T, int kBatch, int kUnits>
-__device__ __forceinline__ void store_units(const T (&raw)[kBatch][4 * WordPack<T>::values], int b0,
-                                            const uint32_t (&unit_slot)[kUnits], uint32_t inside_mask,
-                                            uint32_t opaque_zero, uint32_t stage) {
-  constexpr int P = WordPack<T>::values;
-  uint32_t gate = 0;
-  if constexpr (P == 1) {
-#pragma unroll
-    for (int j = 0; j < kBatch; ++j)
-#pragma unroll
-      for (int v = 0; v < 4; ++v) gate ^= __float_as_uint(raw[j][v]);
-    gate &= opaque_zero;
-  }
-#pragma unroll
-  for (int j = 0; j < kBatch; ++j) {
-    const int u = b0 + j;
-    const bool inside = (inside_mask >> u) & 1;
-    uint32_t word[4];
-#pragma unroll
-    for (int w = 0; w < 4; ++w) {
-      if constexpr (P == 1) {
-        word[w] = make_word<false>(__uint_as_float(__float_as_uint(raw[j][w]) | gate), 0.0f);
-      } else {
-        word[w] = make_word<false>(raw[j][2 * w], raw[j][2 * w + 1]);
-      }
-      word[w] = inside ? word[w] : 0u;
-    }
-    st_shared_v4(stage + unit_slot[u], word[0], word[1], word[2], word[3]);
-  }
-}
-
 template <typename T, int kUnits>
 __device__ __forceinline__ void stage_window(const T* xc, int stride, const int32_t (&unit_offset)[kUnits],
                                              const uint32_t (&unit_slot)[kUnits], uint32_t inside_mask,
                                              int passes, uint32_t opaque_zero, uint32_t stage) {
-  constexpr int kBatch = kUnits / WordPack<T>::values;  // units loaded before they are stored: 48 values
+  constexpr int P = WordPack<T>::values;
+  constexpr int kBatch = kUnits / P;  // units loaded before they are stored: 48 (24 packed) values
+  static_assert(kUnits % kBatch == 0, "whole batches");
 #pragma unroll
   for (int b0 = 0; b0 < kUnits; b0 += kBatch) {
     if (b0 >= passes) continue;
-    T raw[kBatch][4 * WordPack<T>::values];
-    load_units<T, kBatch, kUnits>(xc, stride, unit_offset, b0, raw);
-    store_units<T, kBatch, kUnits>(raw, b0, unit_slot, inside_mask, opaque_zero, stage);
+    T raw[kBatch][4 * P];
+#pragma unroll
+    for (int v = 0; v < 4 * P; ++v) {
+      // Opaque, so that ptxas can't fold it into every unit's address: four instructions per
+      // load's address without (run 61), two with (run 63).
+      const T* xv = xc + v * stride;
+      asm volatile("" : "+l"(xv));
+#pragma unroll
+      for (int j = 0; j < kBatch; ++j) raw[j][v] = load_readonly(xv + unit_offset[b0 + j]);
+    }
+    uint32_t gate = 0;
+    if constexpr (P == 1) {
+#pragma unroll
+      for (int j = 0; j < kBatch; ++j)
+#pragma unroll
+        for (int v = 0; v < 4; ++v) gate ^= __float_as_uint(raw[j][v]);
+      gate &= opaque_zero;
+    }
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j) {
+      const int u = b0 + j;
+      const bool inside = (inside_mask >> u) & 1;
+      uint32_t word[4];
+#pragma unroll
+      for (int w = 0; w < 4; ++w) {
+        if constexpr (P == 1) {
+          word[w] = make_word<false>(__uint_as_float(__float_as_uint(raw[j][w]) | gate), 0.0f);
+        } else {
+          word[w] = make_word<false>(raw[j][2 * w], raw[j][2 * w + 1]);
+        }
+        word[w] = inside ? word[w] : 0u;
+      }
+      st_shared_v4(stage + unit_slot[u], word[0], word[1], word[2], word[3]);
+    }
   }
 }
 
-// The producer's position in the stage ring: the slot and the parity of its current phase, stepped
-// without a division per chunk.
+// A producer warpgroup's position in the stage ring: the slot and the parity of its current phase,
+// stepped by the number of producers (each fills every kProducers-th stage) without a division.
 struct Ring {
   uint32_t slot = 0, parity = 0;
-  __device__ __forceinline__ void advance(uint32_t stages) {
-    if (++slot == stages) {
-      slot = 0;
+  __device__ __forceinline__ void advance(uint32_t step, uint32_t stages) {
+    slot += step;
+    if (slot >= stages) {  // step < stages: at least 2 stages
+      slot -= stages;
       parity ^= 1;
     }
   }
@@ -195,23 +197,33 @@ __device__ __forceinline__ bool tile_active(const PhaseWindow& pw, const BlockCo
     return window::block_active(pw, bc);
 }
 
-// Warpgroup 2: fills stage after stage, in the consumers' tile order.
+// The producer warpgroups (2, and 3 for packed tiles): fill the stages in the consumers' tile order,
+// producer `producer` the stages of the ring whose count is `producer` modulo kProducers.
 template <typename T, int C, bool kPacked>
 __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
-                                        int ptid) {
+                                        int producer, int ptid) {
   constexpr int P = WordPack<T>::values;
   constexpr int kUnits = kUnitsPerThread<kPacked>;
+  constexpr uint32_t kStep = kProducers<kPacked>;
   const ConvArgs& a = args.conv;
   const ConvTransposeGeometry& g = a.geometry;
   const AxisGeometry& H = g.h;
   const AxisGeometry& W = g.w;
   const Strides4& is = a.input_strides;
-  Ring ring;  // stages filled so far
+  Ring ring;  // this producer's next stage
+  ring.slot = producer;
+  uint32_t first_owner = 0;  // the producer of the tile's first chunk: stages so far mod kProducers
   for (int64_t tile = blockIdx.x; tile < args.tiles; tile += gridDim.x) {
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
     if (!tile_active<kPacked, C>(pw, bc, g.batch) || pw.taps == 0) continue;
     const window::PackedPlane plane = window::packed_plane(pw, g.batch, kRows, C);
+    // This producer's first chunk of the tile; the chunks it fills are kStep apart.
+    int first_chunk = 0;
+    if constexpr (kStep > 1) {
+      first_chunk = static_cast<int>((producer + kStep - first_owner) % kStep);
+      first_owner = (first_owner + static_cast<uint32_t>(args.chunks)) % kStep;
+    }
 
     // This thread's window units u = ptid + 128 j, group-major (group u / pixels, pixel u % pixels):
     // the offset of the unit's first value in a chunk from the image's (packed: the batch's) first
@@ -258,13 +270,13 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
     const int taps_h = static_cast<int>(pw.th.tap_count), taps_w = static_cast<int>(pw.tw.tap_count);
     const bool whole_kernel = taps_h == H.kernel && taps_w == W.kernel;
 
-    // Waits for the next stage's slot and starts the bulk copy of its weights: one thread copies
-    // each tap's 2 KB (the stage's image), a whole chunk at once where the phase's taps are the
-    // kernel's (stride 1). Returns the stage's address.
-    auto open_stage = [&](int chunk) -> uint32_t {
+    for (int chunk = first_chunk; chunk < args.chunks; chunk += kStep) {
       const uint32_t s = ring.slot;
       mbarrier::wait(empty + 8 * s, ring.parity ^ 1);
       const uint32_t stage = base + s * args.stage_bytes;
+
+      // Weights: one thread bulk-copies each tap's 2 KB (the stage's image); a whole chunk at once
+      // where the phase's taps are the kernel's (stride 1).
       if (ptid == 0) {
         const uint32_t* w_chunk = w_tile + chunk * args.chunk_words;
         const uint32_t taps = static_cast<uint32_t>(taps_h * taps_w);
@@ -282,56 +294,19 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
           }
         }
       }
-      return stage;
-    };
-    // Each lane's window stores, then one arrival per warp after the warp's lanes met.
-    auto close_stage = [&] {
+
+      // Window. The channel stride is opaque to the compiler: otherwise it hoists every unit's
+      // value offsets (the same in each chunk) out of the chunk loop, 64-128 more live registers,
+      // and spills.
+      int stride = channel_stride;
+      asm volatile("" : "+r"(stride));
+      stage_window<T, kUnits>(x + chunk * kChunkWords * P * is.c, stride, unit_offset, unit_slot, inside_mask,
+                              passes, args.opaque_zero, stage);
+      // Each lane's stores, then one arrival per warp after the warp's lanes met.
       wgmma::fence_proxy_async();
       __syncwarp();
-      mbarrier::arrive_if(full + 8 * ring.slot, ptid % 32 == 0);
-      ring.advance(args.stages);
-    };
-    // A chunk's first channel; the channel stride is opaque to the compiler: otherwise it hoists
-    // every unit's value offsets (the same in each chunk) out of the chunk loop, 64-128 more live
-    // registers, and spills.
-    auto chunk_input = [&](int chunk, int* stride) {
-      *stride = channel_stride;
-      asm volatile("" : "+r"(*stride));
-      return x + chunk * kChunkWords * P * is.c;
-    };
-
-    if constexpr (kPacked) {
-      // Packed windows are small (5 units per thread in DCGAN) and their 4 taps little work per
-      // stage, so one load round trip per stage would leave the consumers waiting: the next
-      // chunk's window is loaded into the other register set before this one is stored and before
-      // waiting for its slot. Two sets under fixed names (the loop unrolled by two): a copy from
-      // one to the other would wait for the loads.
-      T first[kUnits][4 * P], second[kUnits][4 * P];
-      auto step = [&](T (&now)[kUnits][4 * P], T (&next)[kUnits][4 * P], int chunk) {
-        int stride;
-        const T* xc = chunk_input(min(chunk + 1, args.chunks - 1), &stride);  // the last reloads itself
-        load_units<T, kUnits, kUnits>(xc, stride, unit_offset, 0, next);
-        const uint32_t stage = open_stage(chunk);
-        store_units<T, kUnits, kUnits>(now, 0, unit_slot, inside_mask, args.opaque_zero, stage);
-        close_stage();
-      };
-      {
-        int stride;
-        const T* xc = chunk_input(0, &stride);
-        load_units<T, kUnits, kUnits>(xc, stride, unit_offset, 0, first);
-      }
-      for (int chunk = 0; chunk < args.chunks; chunk += 2) {
-        step(first, second, chunk);
-        if (chunk + 1 < args.chunks) step(second, first, chunk + 1);
-      }
-    } else {
-      for (int chunk = 0; chunk < args.chunks; ++chunk) {
-        const uint32_t stage = open_stage(chunk);
-        int stride;
-        const T* xc = chunk_input(chunk, &stride);
-        stage_window<T, kUnits>(xc, stride, unit_offset, unit_slot, inside_mask, passes, args.opaque_zero, stage);
-        close_stage();
-      }
+      mbarrier::arrive_if(full + 8 * s, ptid % 32 == 0);
+      ring.advance(kStep, args.stages);
     }
   }
 }
@@ -380,25 +355,32 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       const uint32_t row_bytes = kPacked ? C * 16 : width_bytes;
       const uint32_t tap_h_bytes = static_cast<uint32_t>(pw.th.input_step) * width_bytes;
       const uint32_t tap_w_bytes = static_cast<uint32_t>(pw.tw.input_step) * 16;
-      // Window pixel of this warpgroup's first row for the last tap (jh, jw) = (Th-1, Tw-1).
-      const uint32_t row0 = 2 * warpgroup * row_bytes;
+      // Descriptors of stage 0: the first tap's weights, and this warpgroup's first row read by tap
+      // (0, 0), i.e. at the window offset of tap (Th-1, Tw-1). Each later operand's descriptor is
+      // one of these plus its byte offset / 16: the start address is the descriptor's low field,
+      // and shared addresses stay below 2^18, so the sum never carries out of it. (Building each
+      // descriptor from its address cost about 30 instructions per pair of wgmmas, run 67; the
+      // consumers then issued 263 instructions per stage for DCGAN's 8 wgmmas.)
+      const uint64_t a_first = wgmma::descriptor(base + args.weight_offset, kBM * 16, 128);
+      const uint64_t b_first = wgmma::descriptor(
+          base + 2 * warpgroup * row_bytes + (taps_h - 1) * tap_h_bytes + (taps_w - 1) * tap_w_bytes,
+          args.group_bytes, 128);
+      const uint32_t stage_step = args.stage_bytes >> 4, tap_step = kTapBytes >> 4, row_step = row_bytes >> 4;
+      const uint32_t h_step = tap_h_bytes >> 4, w_step = tap_w_bytes >> 4;
       for (int chunk = 0; chunk < args.chunks; ++chunk, ++use) {
         const uint32_t s = use % args.stages;
         mbarrier::wait(full + 8 * s, (use / args.stages) & 1);
-        const uint32_t stage = base + s * args.stage_bytes;
         wgmma::fence();
         wgmma::fence_operands(acc[0]);
         wgmma::fence_operands(acc[1]);
-        uint32_t a_address = stage + args.weight_offset;
+        uint64_t a_desc = a_first + s * stage_step, b_row = b_first + s * stage_step;
 #pragma unroll 1
-        for (int jh = 0; jh < taps_h; ++jh) {
-          const uint32_t b_row = stage + row0 + (taps_h - 1 - jh) * tap_h_bytes;
+        for (int jh = 0; jh < taps_h; ++jh, b_row -= h_step) {
+          uint64_t b_desc = b_row;
 #pragma unroll 1
-          for (int jw = 0; jw < taps_w; ++jw, a_address += kTapBytes) {
-            const uint32_t b_address = b_row + (taps_w - 1 - jw) * tap_w_bytes;
-            const uint64_t a_desc = wgmma::descriptor(a_address, kBM * 16, 128);
-            wgmma::mma<T, C>(acc[0], a_desc, wgmma::descriptor(b_address, args.group_bytes, 128));
-            wgmma::mma<T, C>(acc[1], a_desc, wgmma::descriptor(b_address + row_bytes, args.group_bytes, 128));
+          for (int jw = 0; jw < taps_w; ++jw, a_desc += tap_step, b_desc -= w_step) {
+            wgmma::mma<T, C>(acc[0], a_desc, b_desc);
+            wgmma::mma<T, C>(acc[1], a_desc, b_desc + row_step);
           }
         }
         wgmma::commit();
@@ -532,7 +514,7 @@ __global__ void pack_stage_weights(const T* __restrict__ weight, uint32_t* __res
 }
 
 template <typename T, int C, bool kPacked>
-__global__ void __launch_bounds__(kThreads, 1) wgmma_gemm_kernel(const WgmmaArgs args) {
+__global__ void __launch_bounds__(kThreads<kPacked>, 1) wgmma_gemm_kernel(const WgmmaArgs args) {
 #if defined(TCONV_WGMMA_DEVICE)
   extern __shared__ __align__(128) uint8_t smem[];
   // full[s] at barriers + 8 s, empty[s] at barriers + 8 (kMaxStages + s).
@@ -547,10 +529,11 @@ __global__ void __launch_bounds__(kThreads, 1) wgmma_gemm_kernel(const WgmmaArgs
   __syncthreads();
   const uint32_t base = shared_address(smem);
   if (threadIdx.x >= 128 * kConsumers) {
-    wgmma::set_max_registers<false, kProducerRegisters>();
-    produce<T, C, kPacked>(args, base, full, empty, threadIdx.x - 128 * kConsumers);
+    if constexpr (!kPacked) wgmma::set_max_registers<false, kProducerRegisters>();
+    const int ptid = threadIdx.x - 128 * kConsumers;
+    produce<T, C, kPacked>(args, base, full, empty, kPacked ? ptid / 128 : 0, kPacked ? ptid % 128 : ptid);
   } else {
-    wgmma::set_max_registers<true, kConsumerRegisters>();
+    if constexpr (!kPacked) wgmma::set_max_registers<true, kConsumerRegisters>();
     consume<T, C, kPacked>(args, base, full, empty, threadIdx.x);
   }
 #elif defined(__CUDA_ARCH__)
@@ -600,27 +583,26 @@ DeviceFacts device_facts() {
 constexpr int64_t kStageMemory = 227 * 1024 - 256;
 
 // One layout's tile width: the least work (every tap's mma over whole tiles, plus the window
-// staging), a narrower C only when 3% cheaper. Packed tiles are few (DCGAN: 300-700), so there the
-// work counts in whole waves of one tile per SM (`waved`), which also compares the layouts.
+// staging), a narrower C only when 3% cheaper.
 struct TileChoice {
   bool ok = false;
   int C = 0;
-  double cost = 0, waved = 0, fill = 1;
+  double cost = 0, fill = 1;
   int64_t tiles_max = 0, window_max = 0, taps_max = 0;  // over the phases
 };
-TileChoice choose_tile(const ConvTransposeGeometry& g, int64_t tile_groups, bool packed, int sms) {
+TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed) {
   const AxisGeometry& H = g.h;
   const AxisGeometry& W = g.w;
   const int64_t phases = H.stride * W.stride;
   TileChoice best;
-  // Packed: C = 64 only (its windows fit the producer's registers twice, see kUnitsPerThread).
+  // Packed: C = 64 only; its two producer warpgroups leave 128 registers per thread, too few for
+  // wider tiles' accumulators.
   const int widths[3] = {packed ? 0 : 128, packed ? 0 : 104, 64};
   for (int C : widths) {
     if (C == 0) continue;
     TileChoice t;
     t.C = C;
     double useful = 0, computed = 0;
-    int64_t live_tiles = 0;
     for (int64_t ph = 0; ph < phases; ++ph) {
       const PhaseWindow p = window::phase_window(H, W, ph / W.stride, ph % W.stride, kRows, C);
       const window::PackedPlane q = window::packed_plane(p, g.batch, kRows, C);
@@ -631,19 +613,13 @@ TileChoice choose_tile(const ConvTransposeGeometry& g, int64_t tile_groups, bool
       t.cost += double(tiles) * double(2 * p.taps * kRows * C + window_pixels);
       useful += double(g.batch) * double(p.rows) * double(p.cols);
       computed += double(tiles) * kRows * C;
-      live_tiles += tiles;
       t.window_max = std::max(t.window_max, window_pixels);
       t.taps_max = std::max(t.taps_max, p.taps);
     }
     if (t.window_max > (packed ? kMaxWindow<true> : kMaxWindow<false>) || t.taps_max > kMaxTaps) continue;
-    t.waved = t.cost;
-    if (live_tiles > 0) {
-      const double tiles = double(live_tiles) * double(tile_groups);
-      t.waved *= std::ceil(tiles / sms) * sms / tiles;
-      t.fill = useful / computed;
-    }
+    if (computed > 0) t.fill = useful / computed;
     t.ok = true;
-    if (!best.ok || (packed ? t.waved < 0.97 * best.waved : t.cost < 0.97 * best.cost)) best = t;
+    if (!best.ok || t.cost < 0.97 * best.cost) best = t;
   }
   return best;
 }
@@ -653,8 +629,7 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   const ConvTransposeGeometry& g = args.geometry;
   const bool dtype_ok = (args.dtype == DType::Float32 && args.allow_tf32) ||
                         args.dtype == DType::BFloat16 || args.dtype == DType::Float16;
-  const DeviceFacts device = device_facts();
-  if (!dtype_ok || !device.hopper || device.sms <= 0) return pl;
+  if (!dtype_ok || !device_facts().hopper) return pl;
   const int64_t P = args.dtype == DType::Float32 ? 1 : 2;
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   if (cin_g <= 0 || cout_g <= 0 || cin_g > (int64_t(1) << 30)) return pl;
@@ -673,17 +648,9 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
                            g.batch * (g.h.max_phase_output_count() + g.h.kernel) *
                                    (g.w.max_phase_output_count() + g.w.kernel) + kMaxWindow<true> < limit;
 
-  pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
-  const int64_t tile_groups = pl.cout_padded / kBM * g.groups;
-  TileChoice choice;
-  if (layout != WgmmaLayout::Packed) choice = choose_tile(g, tile_groups, false, device.sms);
-  if (layout != WgmmaLayout::RowBands && packed_fits) {
-    const TileChoice packed = choose_tile(g, tile_groups, true, device.sms);
-    if (packed.ok && (!choice.ok || packed.waved < 0.97 * choice.waved)) {
-      choice = packed;
-      pl.packed = true;
-    }
-  }
+  pl.packed = layout == WgmmaLayout::Packed;
+  if (pl.packed && !packed_fits) return pl;
+  const TileChoice choice = choose_tile(g, pl.packed);
   if (!choice.ok) return pl;
   pl.C = choice.C;
   pl.fill = choice.fill;
@@ -701,6 +668,7 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   const int64_t words = (cin_g + P - 1) / P;
   pl.cin_words = (words + kChunkWords - 1) / kChunkWords * kChunkWords;
   pl.chunks = pl.cin_words / kChunkWords;
+  pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
   pl.group_bytes = static_cast<uint32_t>((choice.window_max + 7) / 8 * 8 * 16);
   pl.weight_offset = kGroups * pl.group_bytes + 16;  // after the window and the scratch slot
   pl.stage_bytes = static_cast<uint32_t>((pl.weight_offset + pl.taps_max * kTapBytes + 127) / 128 * 128);
@@ -723,7 +691,7 @@ cudaError_t launch_kernel(const WgmmaArgs& args, const WgmmaPlan& plan, cudaStre
   if (e != cudaSuccess) return e;
   if (plan.smem_bytes > limit) return cudaErrorInvalidConfiguration;
   const int64_t grid = std::min<int64_t>(plan.tiles, device_facts().sms);
-  kernel<<<static_cast<unsigned>(grid), kThreads, static_cast<size_t>(plan.smem_bytes), stream>>>(args);
+  kernel<<<static_cast<unsigned>(grid), kThreads<kPacked>, static_cast<size_t>(plan.smem_bytes), stream>>>(args);
   return cudaGetLastError();
 }
 
@@ -771,15 +739,16 @@ bool wgmma_gemm_supported(const ConvArgs& args, WgmmaLayout layout) { return pla
 // wins where a stage holds enough taps to hide the staging (H100, session 6, against the mma.sync
 // kernels in the same runs: 3x7 layers TF32 2.3x, bf16 2.0x faster; 3x3 TF32 1.06x faster, bf16
 // 0.9x; 1 to 4 taps per phase (U-Net, DCGAN) in row bands 0.3-0.6x), and its tiles are nearly full.
-// Packed tiles (DCGAN, 4 taps per phase, 8-32 pixel images): PENDING MEASUREMENT.
+// Packed tiles (pinned only, TCONV_CUDA_KERNEL=wgmma_packed): on DCGAN's 4-tap layers they ran
+// 0.366 / 0.469 ms TF32 and 0.227 / 0.333 ms bf16 against the implicit GEMM's 0.303 / 0.403 and
+// 0.184 / 0.277 (H100, session 8, runs 70-71; docs/cuda-kernels.md), so the automatic choice
+// doesn't take them.
 bool wgmma_gemm_preferred(const ConvArgs& args) {
-  const WgmmaPlan plan = plan_for(args, WgmmaLayout::Automatic);
-  const int64_t min_taps = plan.packed ? 4 : args.dtype == DType::Float32 ? 9 : 16;
-  const double min_fill = plan.packed ? 0.75 : 0.9;
+  const WgmmaPlan plan = plan_for(args, WgmmaLayout::RowBands);
+  const int64_t min_taps = args.dtype == DType::Float32 ? 9 : 16;
   // Fewer than 16 output channels per group would leave three quarters of the 64-wide M empty
   // (the automatic choice streams those one-pass).
-  return plan.ok && plan.fill >= min_fill && plan.taps_max >= min_taps &&
-         args.geometry.out_channels_per_group() >= 16;
+  return plan.ok && plan.fill >= 0.9 && plan.taps_max >= min_taps && args.geometry.out_channels_per_group() >= 16;
 }
 
 size_t wgmma_gemm_workspace_bytes(const ConvArgs& args, WgmmaLayout layout) {

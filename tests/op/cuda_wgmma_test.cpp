@@ -1,7 +1,8 @@
-// Layers as the automatic choice sends them to the Hopper wgmma kernel (op/cuda/wgmma_gemm.cu;
-// elsewhere to the other tensor-core kernels): stride-1 layers with many taps in row-band tiles,
-// and DCGAN-like stride-2 layers on small images in packed tiles. Each has more tiles than the GPU
-// has SMs, so that each persistent CTA walks several tiles and its stage ring wraps, two 64-channel
+// Layers for the Hopper wgmma kernel (op/cuda/wgmma_gemm.cu; elsewhere the other tensor-core
+// kernels take them): stride-1 layers with many taps, which the automatic choice sends to its
+// row-band tiles, and DCGAN-like stride-2 layers on small images, which it sends to the implicit
+// GEMM and the op_cuda_wgmma_packed run to the packed tiles. Each has more tiles than the GPU has
+// SMs, so that each persistent CTA walks several tiles and its stage ring wraps, two 64-channel
 // tiles, several channel chunks, bias, TF32 and both 16-bit types. (Channel counts that leave a
 // chunk partial go to the mma.sync kernels; the pinned suites cover that fallback.)
 #include "cuda_test_support.h"
