@@ -66,6 +66,26 @@ static std::string describe(const ConvTransposeGeometry& g) {
   return b;
 }
 
+// Brute force: the kernel taps that reach output pixel (oh, ow).
+static int taps_reaching(const ConvTransposeGeometry& g, int64_t oh, int64_t ow) {
+  int reach = 0;
+  for (int64_t kh = 0; kh < g.h.kernel; ++kh)
+    for (int64_t kw = 0; kw < g.w.kernel; ++kw) {
+      const int64_t th_ = oh + g.h.padding - kh * g.h.dilation, tw_ = ow + g.w.padding - kw * g.w.dilation;
+      if (th_ % g.h.stride == 0 && tw_ % g.w.stride == 0) ++reach;
+    }
+  return reach;
+}
+
+// Brute force: kernel tap (kh, kw) reaches output pixel (oh, ow) from input pixel (ih, iw).
+static void check_tap_input(const ConvTransposeGeometry& g, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
+                            int64_t ih, int64_t iw, const char* layout) {
+  const int64_t th_ = oh + g.h.padding - kh * g.h.dilation, tw_ = ow + g.w.padding - kw * g.w.dilation;
+  CHECK(th_ % g.h.stride == 0 && tw_ % g.w.stride == 0, "%s: tap reaches pixel", layout);
+  CHECK(ih * g.h.stride == th_ && iw * g.w.stride == tw_, "%s: input pixel of tap (%lld,%lld): got (%lld,%lld)", layout,
+        (long long)kh, (long long)kw, (long long)ih, (long long)iw);
+}
+
 // Walks the grid of one (shape, C) as the kernel does. kc, cin_words, cout_padded and the stage
 // sizes come from a plan-like computation for this shape (sizes checked against indices).
 static void check_shape(const ConvTransposeGeometry& g, const Shape& sh, int C, int kc, int P) {
@@ -173,19 +193,11 @@ static void check_shape(const ConvTransposeGeometry& g, const Shape& sh, int C, 
           CHECK(wp >= 0 && wp < WP, "window pixel in range");
           const int64_t ih = window_input_row(pw, bc.tile_r, R, wp / pw.wc);
           const int64_t iw = window_input_col(pw, bc.tile_c, C, wp % pw.wc);
-          const int64_t th_ = oh + H.padding - kh * H.dilation, tw_ = ow + W.padding - kw * W.dilation;
-          CHECK(th_ % H.stride == 0 && tw_ % W.stride == 0, "tap reaches pixel");
-          CHECK(ih * H.stride == th_ && iw * W.stride == tw_, "input pixel of tap (%lld,%lld): got (%lld,%lld)",
-                (long long)kh, (long long)kw, (long long)ih, (long long)iw);
+          check_tap_input(g, oh, ow, kh, kw, ih, iw, "row bands");
           ++taps_seen;
         }
       // Completeness: the number of kernel taps reaching (oh, ow) equals the phase's taps.
-      int reach = 0;
-      for (int64_t kh = 0; kh < H.kernel; ++kh)
-        for (int64_t kw = 0; kw < W.kernel; ++kw) {
-          const int64_t th_ = oh + H.padding - kh * H.dilation, tw_ = ow + W.padding - kw * W.dilation;
-          if (th_ % H.stride == 0 && tw_ % W.stride == 0) ++reach;
-        }
+      const int reach = taps_reaching(g, oh, ow);
       CHECK(reach == taps_seen, "taps reaching pixel %d vs %d", reach, taps_seen);
     }
   }
@@ -235,19 +247,10 @@ static void check_packed(const ConvTransposeGeometry& g, int C) {
             CHECK(d >= 0 && d < q.window, "packed window position %lld of %lld", (long long)d, (long long)q.window);
             const PlanePixel<int64_t> src = plane_pixel(q, first + d);
             CHECK(src.image == px.image, "tap stays in the image");
-            const int64_t ih = pw.origin_h + src.y, iw = pw.origin_w + src.x;
-            const int64_t th_ = oh + H.padding - kh * H.dilation, tw_ = ow + W.padding - kw * W.dilation;
-            CHECK(th_ % H.stride == 0 && tw_ % W.stride == 0, "packed tap reaches pixel");
-            CHECK(ih * H.stride == th_ && iw * W.stride == tw_, "packed input pixel of tap (%lld,%lld)", (long long)kh,
-                  (long long)kw);
+            check_tap_input(g, oh, ow, kh, kw, pw.origin_h + src.y, pw.origin_w + src.x, "packed");
             ++taps_seen;
           }
-        int reach = 0;
-        for (int64_t kh = 0; kh < H.kernel; ++kh)
-          for (int64_t kw = 0; kw < W.kernel; ++kw) {
-            const int64_t th_ = oh + H.padding - kh * H.dilation, tw_ = ow + W.padding - kw * W.dilation;
-            if (th_ % H.stride == 0 && tw_ % W.stride == 0) ++reach;
-          }
+        const int reach = taps_reaching(g, oh, ow);
         CHECK(reach == taps_seen, "packed taps reaching pixel %d vs %d", reach, taps_seen);
       }
     }
