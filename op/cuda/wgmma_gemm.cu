@@ -15,8 +15,8 @@
 // window for 64 x C x 32 bytes of K: 0.75 shared-memory bytes per tensor-core cycle at C = 128,
 // where the first version (M = pixels, N = 64 channels) needed 1.0 and was bound by it.
 //
-// Roles: 384 threads = 3 warpgroups (packed tiles: 512, below), one CTA per SM, persistent over the tiles (tile = blockIdx.x
-// + i * gridDim.x); setmaxnreg moves registers from the producer to the consumers. Warpgroup 2
+// Roles: 384 threads = 3 warpgroups (packed tiles: 512, below), one CTA per SM, persistent over
+// the tiles (tile = blockIdx.x + i * gridDim.x); setmaxnreg moves registers from the producer to the consumers. Warpgroup 2
 // produces: for each stage one thread bulk-copies the chunk's weights (packed once per call as the
 // stages' images by pack_stage_weights), and all 128 transpose the window from the input's layout
 // (any strides) into the stage through registers: TF32 rounding, 16-bit pairing, zeros outside
@@ -70,7 +70,7 @@ constexpr int kConsumers = 2;                       // consumer warpgroups
 // producer thread's work is a chain of dependent instructions (loads, addresses, TF32 rounding)
 // that one warp per scheduler can't overlap: with one producer, DCGAN's packed tiles ran at 1.6
 // instructions per cycle and SM, the producer busy 85% of the time and the consumers waiting for
-// a full stage 30% (run 69).
+// a full stage 30% (run 69); two made them 6% faster (run 70).
 template <bool kPacked> constexpr int kProducers = kPacked ? 2 : 1;
 template <bool kPacked> constexpr int kThreads = 128 * (kConsumers + kProducers<kPacked>);
 constexpr int kRows = 2 * kConsumers;               // tile rows R: two per consumer warpgroup
@@ -79,15 +79,14 @@ constexpr int kChunkWords = 8;                      // channel words per stage: 
 constexpr int kGroups = kChunkWords / 4;            // 16-byte groups per window pixel / weight row
 // Window units (pixel, group) per producer thread: every thread loads all of them each chunk, so
 // row bands are sized for the public 3x3 and 3x7 windows (636 and 660 pixels at C = 104: 10 and
-// 11), packed tiles (C = 64) for DCGAN's (266 and 290 pixels: 5), which leaves the registers to
-// load the next chunk's window while this one's is stored (produce).
+// 11), packed tiles (C = 64) for DCGAN's (266 and 290 pixels: 5), within 128 registers.
 template <bool kPacked> constexpr int kUnitsPerThread = kPacked ? 6 : 12;
 template <bool kPacked> constexpr int kMaxWindow = kUnitsPerThread<kPacked> * 128 / kGroups;  // 384, 768
 constexpr int kMaxTaps = 32;
 // Stages in the ring, as many as shared memory holds up to this: the producer runs that many
-// chunks ahead, which has to cover the weights' bulk copies (issued once a slot is free) as well as
-// the window's loads. At 4 stages DCGAN's small ones (17 KB) left both roles waiting on each
-// other a quarter of the time (run 65).
+// chunks ahead. At 4 stages DCGAN's small ones (17 KB) left both roles waiting on each other a
+// quarter of the time (run 65); 12 made the packed tiles 6% faster (run 67), the row-band cases
+// (3-5 stages of 38-64 KB) unchanged.
 constexpr int kMaxStages = 12;
 constexpr uint32_t kTapBytes = kGroups * kBM * 16;  // one tap's weights in a stage: 2 KB
 // Registers per thread after the roles split: the launch gives each thread 168 (65536 / 384, in
@@ -181,7 +180,7 @@ struct Ring {
   uint32_t slot = 0, parity = 0;
   __device__ __forceinline__ void advance(uint32_t step, uint32_t stages) {
     slot += step;
-    if (slot >= stages) {  // step < stages: at least 2 stages
+    if (slot >= stages) {  // step <= stages: at most 2 producers, at least 2 stages
       slot -= stages;
       parity ^= 1;
     }
@@ -197,8 +196,8 @@ __device__ __forceinline__ bool tile_active(const PhaseWindow& pw, const BlockCo
     return window::block_active(pw, bc);
 }
 
-// The producer warpgroups (2, and 3 for packed tiles): fill the stages in the consumers' tile order,
-// producer `producer` the stages of the ring whose count is `producer` modulo kProducers.
+// Warpgroup 2 (and 3 for packed tiles): fills the stages in the consumers' tile order, producer
+// `producer` those whose count since the start is `producer` modulo kProducers.
 template <typename T, int C, bool kPacked>
 __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                         int producer, int ptid) {
@@ -645,8 +644,9 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
       g.h.kernel * g.w.kernel * (kTapBytes / 4) >= limit)
     return pl;
   const bool packed_fits = (2 * kChunkWords * P) * is.c + pixel_reach + (g.batch - 1) * is.n < limit &&
-                           g.batch * (g.h.max_phase_output_count() + g.h.kernel) *
-                                   (g.w.max_phase_output_count() + g.w.kernel) + kMaxWindow<true> < limit;
+                           g.batch * (g.h.max_phase_output_count() + g.h.kernel * g.h.dilation) *
+                                   (g.w.max_phase_output_count() + g.w.kernel * g.w.dilation) +
+                                   kMaxWindow<true> < limit;
 
   pl.packed = layout == WgmmaLayout::Packed;
   if (pl.packed && !packed_fits) return pl;
