@@ -57,7 +57,10 @@ def test_dcgan_generator_end_to_end(tmp_path):
     with torch.no_grad():
         output = model(example_input)
         stock = examples.build_example("dcgan_generator", batch=3).model(example_input)
-    torch.testing.assert_close(expected, stock, rtol=0, atol=0)
+    # The same stock model in this process: torch's CPU convolutions need not repeat bit for bit
+    # across processes (the GPU machine, session 8: 6% of the elements up to 8e-6 apart), so a
+    # float32 reordering's tolerance, far below any difference a wrong model would make.
+    torch.testing.assert_close(expected, stock, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(output, expected, rtol=description["rtol"],
                                atol=description["atol"])
     assert expected.abs().max() > 0.1  # a real image, not a constant
