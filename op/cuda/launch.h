@@ -90,7 +90,7 @@ size_t window_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_window_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
 // Hopper window GEMM (wgmma_gemm.cu, sm_90a): warp-specialized and persistent, one producer
-// warpgroup stages each tile's input window and weights, two consumer warpgroups run wgmma with
+// warpgroup (two for packed tiles) stages each tile's input window and weights, two consumer warpgroups run wgmma with
 // every tap's operand read from the window at a shifted address. TF32 (when allowed), bf16, fp16;
 // supported() also needs a compute capability 9.0 device, input channels per group filling whole
 // chunks (8 float32, 16 16-bit), a window of at most 768 pixels (packed: 384) and 32 taps per phase.

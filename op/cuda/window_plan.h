@@ -79,8 +79,8 @@ TCONV_HOST_DEVICE int64_t window_input_col(const PhaseWindow& p, int64_t tile_c,
 
 // Packed layout (wgmma kernel, for phases whose images are narrower than a tile: DCGAN's 8-32
 // pixels would fill 12-50% of a row-band tile). A phase's pixels of all images are laid out as one
-// plane of rows `width` = cols + the taps' reach across, with `height` = rows + the reach down plane
-// rows per image; position (image, y, x) is output pixel (y, x) of the image where y < rows and
+// plane: each image takes `height` = rows + the taps' reach down plane rows of `width` = cols +
+// the reach across positions; position (image, y, x) is output pixel (y, x) of the image where y < rows and
 // x < cols, else a halo position whose value is computed and dropped. Tile t is the R x C
 // consecutive positions from t R C on, and since every tap of a position stays inside its image's
 // plane rows, tap (jh, jw) of the position at offset d in the tile reads window position
