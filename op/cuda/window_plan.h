@@ -1,7 +1,8 @@
-// Index math of the window GEMM (window_gemm.cu), kept free of CUDA so that a host test
-// (plan_test.cpp) checks it against brute force: tile -> window origin and size, the window pixel
-// each tap reads, which blocks exit, pixel -> output offset, and the host plan that sizes the
-// shared-memory stages. The kernel calls exactly these functions.
+// Index math of the window GEMM (window_gemm.cu) and the wgmma kernel's tiles (wgmma_gemm.cu), kept
+// free of CUDA so that a host test (tests/cuda_plan/window_plan_test.cpp) checks it against brute
+// force: tile -> window origin and size, the window pixel each tap reads, which blocks exit,
+// pixel -> output offset, the packed plane, and the host plan that sizes the window kernel's
+// shared-memory stages. The kernels call exactly these functions.
 //
 // Within phase (rh, rw), phase pixel (i, j) (output row H.phase_output_index(rh, i), column
 // W.phase_output_index(rw, j)) reads for tap (jh, jw) the input pixel
