@@ -587,7 +587,9 @@ struct TileChoice {
   bool ok = false;
   int C = 0;
   double cost = 0, fill = 1;
-  int64_t tiles_max = 0, window_max = 0, taps_max = 0;  // over the phases
+  // Over the phases: the grid's extent (row bands: tile rows and columns of the largest phase;
+  // packed: tiles of the largest plane), the largest window and tap count.
+  int64_t tiles_r = 0, tiles_c = 0, window_max = 0, taps_max = 0;
 };
 TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed) {
   const AxisGeometry& H = g.h;
@@ -604,11 +606,20 @@ TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed) {
     double useful = 0, computed = 0;
     for (int64_t ph = 0; ph < phases; ++ph) {
       const PhaseWindow p = window::phase_window(H, W, ph / W.stride, ph % W.stride, kRows, C);
-      const window::PackedPlane q = window::packed_plane(p, g.batch, kRows, C);
-      const int64_t tiles = packed ? q.tiles : p.tiles_r * p.tiles_c * g.batch;
-      t.tiles_max = std::max(t.tiles_max, packed ? q.tiles : 0);
+      int64_t tiles, window_pixels;
+      if (packed) {
+        const window::PackedPlane q = window::packed_plane(p, g.batch, kRows, C);
+        tiles = q.tiles;
+        window_pixels = q.window;
+        t.tiles_c = std::max(t.tiles_c, q.tiles);
+        t.tiles_r = 1;
+      } else {
+        tiles = p.tiles_r * p.tiles_c * g.batch;
+        window_pixels = p.wr * p.wc;
+        t.tiles_r = std::max(t.tiles_r, p.tiles_r);
+        t.tiles_c = std::max(t.tiles_c, p.tiles_c);
+      }
       if (p.taps == 0) continue;
-      const int64_t window_pixels = packed ? q.window : p.wr * p.wc;
       t.cost += double(tiles) * double(2 * p.taps * kRows * C + window_pixels);
       useful += double(g.batch) * double(p.rows) * double(p.cols);
       computed += double(tiles) * kRows * C;
@@ -656,15 +667,7 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   pl.fill = choice.fill;
   pl.taps_max = choice.taps_max;
 
-  const AxisGeometry& H = g.h;
-  const AxisGeometry& W = g.w;
-  const int64_t phases = H.stride * W.stride;
-  int64_t tiles_r = 0, tiles_c = 0;
-  for (int64_t ph = 0; ph < phases; ++ph) {
-    const PhaseWindow p = window::phase_window(H, W, ph / W.stride, ph % W.stride, kRows, pl.C);
-    tiles_r = std::max(tiles_r, p.tiles_r);
-    tiles_c = std::max(tiles_c, p.tiles_c);
-  }
+  const int64_t phases = g.h.stride * g.w.stride;
   const int64_t words = (cin_g + P - 1) / P;
   pl.cin_words = (words + kChunkWords - 1) / kChunkWords * kChunkWords;
   pl.chunks = pl.cin_words / kChunkWords;
@@ -676,8 +679,8 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   if (pl.stages < 2) return pl;
   pl.smem_bytes = int64_t(pl.stages) * pl.stage_bytes;
   // Packed tiles run along the batch's plane: one tile column per tile, no rows, no image index.
-  pl.dims = pl.packed ? BlockDims{phases, pl.cout_padded / kBM, g.groups, choice.tiles_max, 1, 1}
-                      : BlockDims{phases, pl.cout_padded / kBM, g.groups, tiles_c, tiles_r, g.batch};
+  pl.dims = BlockDims{phases, pl.cout_padded / kBM, g.groups,
+                      choice.tiles_c, choice.tiles_r, pl.packed ? 1 : g.batch};
   pl.tiles = pl.dims.blocks();
   pl.ok = pl.tiles > 0;
   return pl;
