@@ -23,133 +23,26 @@
 // Accuracy: float32 FMAs in every dtype mode (the strict float32 bar).
 // Measured (H100, dcgan_64to3, docs/cuda-kernels.md): 0.111 ms in every dtype mode
 // (cuDNN 0.34 in float32, 0.37 in bf16/fp16; the streaming kernel 0.39 / 0.34).
-#include <algorithm>
 #include <type_traits>
 
-#include "element.cuh"
-#include "launch.h"
-#include "tensor_core.cuh"
+#include "phase_block.cuh"
 
 namespace tconv {
 namespace cuda {
 namespace {
 
-constexpr int kStride = 2;  // per axis: blocks of 2 x 2 outputs, one per phase
-constexpr int kPhases = kStride * kStride;
-constexpr int kMaxTaps = 2;  // T per axis: kernels up to 4 x 4
-constexpr int kMaxChannels = 4;
+using namespace phase_block;
+
 constexpr int kThreads = 256;
-constexpr int kBlocksPerThread = 4;                             // consecutive, one block row
-constexpr int kTileCols = 16 * kBlocksPerThread;                // blocks: 16 threads per row
-constexpr int kTileRows = kThreads / (kTileCols / kBlocksPerThread);  // 16
+constexpr int kBlocksPerThread = 4;  // consecutive, one block row
+using FmaTile = Tile<kThreads / 16, 16 * kBlocksPerThread, kThreads>;  // 16 x 64 blocks: 16 threads per row
 constexpr int kStageChannels = 4;
 
-// Per-axis window geometry for window size T and padding parity P; window index j of a tile whose
-// first block is B0 holds input index B0 + first_offset + j, first_offset = floor(p / 2) - T + 1.
-// The stage keeps the input's element type. Its rows start `shift` (< kVector) elements before the
-// window so that 16-byte runs of aligned input rows land 16-byte aligned (shift = 0 where rows are
-// copied element by element).
-template <typename T, int TAPS, int P>
-struct Window {
-  static constexpr int kVector = 16 / sizeof(T);
-  static constexpr int rows = kTileRows + P + TAPS - 1;
-  static constexpr int cols = kTileCols + P + TAPS - 1;
-  static constexpr int vectors = (cols + kVector - 1) / kVector + 1;  // 16-byte runs per row, shifted
-  static constexpr int row_stride = vectors * kVector;
-  static constexpr int channel_stride = rows * row_stride;
-  // What a thread reads per channel: P + T rows of its 4 blocks' 4 + P + T - 1 columns.
-  static constexpr int thread_rows = P + TAPS;
-  static constexpr int thread_cols = kBlocksPerThread + P + TAPS - 1;
-};
-
-struct PhaseBlockArgs {
-  ConvArgs conv;
-  Strides4 output_strides;
-  int tiles_w, tiles_h;          // per image and group
-  int offset_h, offset_w;        // floor(p / 2) - T + 1: the window's first input index, per axis
-  int shift;                     // Window's shift: offset_w mod kVector with vector rows, else 0
-  bool vector_rows;              // NCHW-like input rows, 16-byte aligned: copied in 16-byte runs
-  int cin_g;
-};
-
-// Copies one stage's input window into shared memory. Values outside the input and channels
-// past the group are zero, so the FMAs need no bounds.
-template <typename T, int TAPS, int P>
-struct WindowStager {
-  using Win = Window<T, TAPS, P>;
-  static constexpr int kRowsPerStage = kStageChannels * Win::rows;
-  static constexpr int kWarps = kThreads / 32;
-  static constexpr int kRowsPerWarp = (kRowsPerStage + kWarps - 1) / kWarps;
-  static constexpr int kSlots = (Win::cols + 31) / 32;  // values per lane and row
-  const T* x;  // the tile's window origin in channel 0 of the group (may lie outside the input)
-  Strides4 xs;
-  int ih0, iw0, Hin, Win_, cin_g, shift;
-
-  // Aligned rows (unit column stride, every stride and the row length multiples of 16 bytes): the
-  // 16-byte runs that cover the window rows, by cp.async (zero-filled outside the input; a run lies
-  // entirely inside or outside an input row). A thread owns the same (row, run) places of every
-  // channel of every stage, so their offsets and bounds are computed once (plan_runs) and a stage
-  // costs one address add per run and channel. (One warp per row instead left most lanes idle with
-  // 10 runs per 16-bit row: dcgan_64to3 bf16 0.118 -> 0.160 ms.)
-  static constexpr int kPlaces = Win::rows * Win::vectors;
-  static constexpr int kPlacesPerThread = (kPlaces + kThreads - 1) / kThreads;
-  int64_t run_source[kPlacesPerThread];  // input offset of the run's first element, channel 0
-  int run_target[kPlacesPerThread];      // stage offset, channel 0
-  bool run_inside[kPlacesPerThread];     // inside the input (and a place at all)
-
-  __device__ __forceinline__ void plan_runs() {
-#pragma unroll
-    for (int k = 0; k < kPlacesPerThread; ++k) {
-      const int place = threadIdx.x + k * kThreads;
-      const int r = place / Win::vectors, v = place % Win::vectors;
-      const int col = v * Win::kVector - shift;  // window column of the run's first element
-      run_source[k] = int64_t(r) * xs.h + col;
-      run_target[k] = r * Win::row_stride + v * Win::kVector;
-      run_inside[k] = place < kPlaces && ih0 + r >= 0 && ih0 + r < Hin && iw0 + col >= 0 && iw0 + col < Win_;
-    }
-  }
-
-  __device__ __forceinline__ void copy_async(T* dst, int ci0) const {
-#pragma unroll
-    for (int k = 0; k < kPlacesPerThread; ++k) {
-      if (kPlaces % kThreads != 0 && threadIdx.x + k * kThreads >= kPlaces) break;
-#pragma unroll
-      for (int c = 0; c < kStageChannels; ++c) {
-        const bool fill = run_inside[k] && ci0 + c < cin_g;
-        const T* source = x + int64_t(ci0 + c) * xs.c + run_source[k];
-        tensor_core::cp_async16_zfill(tensor_core::shared_address(dst + c * Win::channel_stride + run_target[k]),
-                                      fill ? source : x, fill);
-      }
-    }
-  }
-
-  // Any strides: a warp copies whole window rows (lane l takes columns l, l + 32, ...), the row's
-  // address and bounds warp-uniform; every load first, then every store (one memory latency).
-  __device__ __forceinline__ void copy(T* dst, int ci0) const {
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    T held[kRowsPerWarp][kSlots];
-#pragma unroll
-    for (int m = 0; m < kRowsPerWarp; ++m) {
-      const int job = warp + m * kWarps, c = job / Win::rows, r = job % Win::rows;
-      const bool row_inside = job < kRowsPerStage && ci0 + c < cin_g && ih0 + r >= 0 && ih0 + r < Hin;
-      const T* row = x + int64_t(ci0 + c) * xs.c + int64_t(r) * xs.h;
-#pragma unroll
-      for (int slot = 0; slot < kSlots; ++slot) {
-        const int col = lane + 32 * slot;
-        const bool inside = row_inside && col < Win::cols && iw0 + col >= 0 && iw0 + col < Win_;
-        held[m][slot] = inside ? load_readonly(row + int64_t(col) * xs.w) : T(0.0f);
-      }
-    }
-#pragma unroll
-    for (int m = 0; m < kRowsPerWarp; ++m) {
-      const int job = warp + m * kWarps, c = job / Win::rows, r = job % Win::rows;
-#pragma unroll
-      for (int slot = 0; slot < kSlots; ++slot) {
-        const int col = lane + 32 * slot;
-        if (job < kRowsPerStage && col < Win::cols) dst[c * Win::channel_stride + r * Win::row_stride + col] = held[m][slot];
-      }
-    }
-  }
+// What a thread reads per channel: P + T window rows of its 4 blocks' 4 + P + T - 1 columns.
+template <int TAPS, int P>
+struct ThreadWindow {
+  static constexpr int rows = P + TAPS;
+  static constexpr int cols = kBlocksPerThread + P + TAPS - 1;
 };
 
 // The weights of one stage as [channel][t_h][t_w][e_h][e_w][co]: output e of a block takes tap
@@ -192,8 +85,8 @@ struct WeightStager {
 template <typename T, int TAPS, int P, int COUT, int SHIFT>
 __device__ __forceinline__ void accumulate_stage(float (&acc)[kBlocksPerThread][kPhases][COUT], const T* win,
                                                  int shift, const float* wst) {
-  using Win = Window<T, TAPS, P>;
-  constexpr int kRows = Win::thread_rows, kCols = Win::thread_cols;
+  using Win = Window<T, TAPS, P, FmaTile>;
+  constexpr int kRows = ThreadWindow<TAPS, P>::rows, kCols = ThreadWindow<TAPS, P>::cols;
   constexpr int kPerChannel = TAPS * TAPS * kPhases * COUT;  // staged weights per channel
   // Not unrolled: hoisting the next channel's shared loads would spill the accumulators.
 #pragma unroll 1
@@ -231,7 +124,7 @@ __device__ __forceinline__ void accumulate_stage(float (&acc)[kBlocksPerThread][
 #pragma unroll
         for (int e = 0; e < kPhases; ++e) {
           // Output e's window row and column for tap (th, tw), relative to the thread's first.
-          const int row = (e / kStride) * P + TAPS - 1 - th, col = (e % kStride) * P + TAPS - 1 - tw;
+          const int row = window_offset(e / kStride, th, TAPS, P), col = window_offset(e % kStride, tw, TAPS, P);
 #pragma unroll
           for (int co = 0; co < COUT; ++co)
 #pragma unroll
@@ -244,32 +137,19 @@ __device__ __forceinline__ void accumulate_stage(float (&acc)[kBlocksPerThread][
 
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>
 __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_constant__ PhaseBlockArgs p) {
-  using Win = Window<T, TAPS, P>;
+  using Win = Window<T, TAPS, P, FmaTile>;
   using Weights = WeightStager<T, TAPS, P, COUT>;
   __shared__ __align__(16) T window_stage[2][kStageChannels * Win::channel_stride];
   __shared__ __align__(16) float weight_stage[2][Weights::values];
 
   const ConvArgs& a = p.conv;
   const ConvTransposeGeometry& g = a.geometry;
-  // Blocks: tile column fastest, then tile row, group, image.
-  int64_t cta = blockIdx.x;
-  const int tile_c = static_cast<int>(cta % p.tiles_w); cta /= p.tiles_w;
-  const int tile_r = static_cast<int>(cta % p.tiles_h); cta /= p.tiles_h;
-  const int group = static_cast<int>(cta % g.groups);
-  const int64_t n = cta / g.groups;
-  const int block_row0 = tile_r * kTileRows, block_col0 = tile_c * kTileCols;
-  const int ty = threadIdx.x / (kTileCols / kBlocksPerThread), tx = threadIdx.x % (kTileCols / kBlocksPerThread);
+  const TilePlace place = tile_place<FmaTile>(p);
+  const int block_row0 = place.block_row0, block_col0 = place.block_col0, group = place.group;
+  const int64_t n = place.n;
+  const int ty = threadIdx.x / (FmaTile::cols / kBlocksPerThread), tx = threadIdx.x % (FmaTile::cols / kBlocksPerThread);
 
-  WindowStager<T, TAPS, P> window;
-  window.xs = a.input_strides;
-  window.ih0 = block_row0 + p.offset_h;
-  window.iw0 = block_col0 + p.offset_w;
-  window.Hin = static_cast<int>(g.h.in);
-  window.Win_ = static_cast<int>(g.w.in);
-  window.cin_g = p.cin_g;
-  window.shift = p.shift;
-  window.x = static_cast<const T*>(a.input) + n * window.xs.n + int64_t(group) * p.cin_g * window.xs.c +
-             int64_t(window.ih0) * window.xs.h + int64_t(window.iw0) * window.xs.w;
+  auto window = make_window_stager<WindowStager<T, TAPS, P, FmaTile, kStageChannels>>(p, place);
   if constexpr (VectorRows) window.plan_runs();
   Weights weights;
   weights.KH = static_cast<int>(g.h.kernel);
@@ -363,48 +243,32 @@ __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_c
   }
 }
 
-int window_taps(const ConvTransposeGeometry& g) {
-  return static_cast<int>(std::max((g.h.kernel + kStride - 1) / kStride, (g.w.kernel + kStride - 1) / kStride));
-}
-
-int64_t block_count(const AxisGeometry& axis) { return (axis.out + kStride - 1) / kStride; }
-
-int64_t tiles(const ConvTransposeGeometry& g) {
-  return g.batch * g.groups * ((block_count(g.h) + kTileRows - 1) / kTileRows) *
-         ((block_count(g.w) + kTileCols - 1) / kTileCols);
-}
-
-template <typename T, int TAPS, int P, int COUT>
-cudaError_t launch_typed(const PhaseBlockArgs& p, unsigned ctas, cudaStream_t stream) {
-  if (p.vector_rows) phase_block_kernel<T, TAPS, P, COUT, true><<<ctas, kThreads, 0, stream>>>(p);
-  else phase_block_kernel<T, TAPS, P, COUT, false><<<ctas, kThreads, 0, stream>>>(p);
+template <int TAPS, int P, int COUT>
+cudaError_t launch_typed(const PhaseBlockArgs& p, cudaStream_t stream) {
+  const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, FmaTile::rows, FmaTile::cols));
+  if (p.vector_rows) phase_block_kernel<float, TAPS, P, COUT, true><<<ctas, kThreads, 0, stream>>>(p);
+  else phase_block_kernel<float, TAPS, P, COUT, false><<<ctas, kThreads, 0, stream>>>(p);
   return cudaGetLastError();
 }
 
-template <typename T, int TAPS, int P>
-cudaError_t launch_channels(const PhaseBlockArgs& p, unsigned ctas, cudaStream_t stream) {
+template <int TAPS, int P>
+cudaError_t launch_channels(const PhaseBlockArgs& p, cudaStream_t stream) {
   switch (p.conv.geometry.out_channels_per_group()) {
-    case 1: return launch_typed<T, TAPS, P, 1>(p, ctas, stream);
-    case 2: return launch_typed<T, TAPS, P, 2>(p, ctas, stream);
-    case 3: return launch_typed<T, TAPS, P, 3>(p, ctas, stream);
-    case 4: return launch_typed<T, TAPS, P, 4>(p, ctas, stream);
+    case 1: return launch_typed<TAPS, P, 1>(p, stream);
+    case 2: return launch_typed<TAPS, P, 2>(p, stream);
+    case 3: return launch_typed<TAPS, P, 3>(p, stream);
+    case 4: return launch_typed<TAPS, P, 4>(p, stream);
   }
   return cudaErrorInvalidValue;
 }
 
-template <typename T>
-cudaError_t launch_dtype(PhaseBlockArgs p, unsigned ctas, cudaStream_t stream) {
-  const ConvTransposeGeometry& g = p.conv.geometry;
-  // 16-byte runs: unit column stride, every other stride, the row length and the base in whole runs.
-  constexpr int kVector = 16 / sizeof(T);
-  const Strides4& xs = p.conv.input_strides;
-  p.vector_rows = xs.w == 1 && xs.h % kVector == 0 && xs.c % kVector == 0 && xs.n % kVector == 0 &&
-                  g.w.in % kVector == 0 && reinterpret_cast<uintptr_t>(p.conv.input) % 16 == 0;
-  p.shift = p.vector_rows ? ((p.offset_w % kVector) + kVector) % kVector : 0;
+// The FFMA body: float32 at full accuracy (TF32 off, or fewer than 16 input channels per group).
+cudaError_t launch_fma(const ConvArgs& args, cudaStream_t stream) {
+  const ConvTransposeGeometry& g = args.geometry;
+  const PhaseBlockArgs p = make_args<float>(args, FmaTile::rows, FmaTile::cols);
   const bool odd_padding = g.h.padding % 2 == 1;
-  if (window_taps(g) == 1)
-    return odd_padding ? launch_channels<T, 1, 1>(p, ctas, stream) : launch_channels<T, 1, 0>(p, ctas, stream);
-  return odd_padding ? launch_channels<T, 2, 1>(p, ctas, stream) : launch_channels<T, 2, 0>(p, ctas, stream);
+  if (window_taps(g) == 1) return odd_padding ? launch_channels<1, 1>(p, stream) : launch_channels<1, 0>(p, stream);
+  return odd_padding ? launch_channels<2, 1>(p, stream) : launch_channels<2, 0>(p, stream);
 }
 
 }  // namespace
@@ -417,43 +281,30 @@ bool phase_block_supported(const ConvArgs& args) {
   // One padding parity for both axes: it decides the window's shape (a template parameter).
   if (g.h.padding % 2 != g.w.padding % 2) return false;
   if (g.out_channels_per_group() > kMaxChannels) return false;
-  // 32-bit row and column arithmetic; CTAs in one grid dimension.
+  // 32-bit row and column arithmetic; CTAs in one grid dimension (the tensor-core body's tiles are
+  // the smaller).
   const int64_t limit = int64_t(1) << 30;
-  return g.h.out < limit && g.w.out < limit && g.h.in < limit && g.w.in < limit &&
-         g.h.padding < limit && g.w.padding < limit && tiles(g) < (int64_t(1) << 31);
+  return g.h.out < limit && g.w.out < limit && g.h.in < limit && g.w.in < limit && g.h.padding < limit &&
+         g.w.padding < limit && tiles(g, kMmaTileRows, kMmaTileCols) < (int64_t(1) << 31);
 }
 
 // Zero-padded taps cost FMAs: a 4x4 or 2x2 kernel pads none, 3x3 pads 16 - 9, 1x1 (4 padded taps
-// for one) streams better one-pass. A CTA is a 32 x 128 output tile, and its stages run the whole
-// group's input channels: fewer tiles than about one wave of 132 SMs leave the GPU idle (measured:
-// 32 x 3 x 64 x 64 outputs from 256 channels, 64 tiles, ran 0.26 ms in the first phase-block kernel
-// against 0.17 one-pass).
+// for one) streams better one-pass. A CTA of the FFMA body is a 32 x 128 output tile, and its
+// stages run the whole group's input channels: fewer tiles than about one wave of 132 SMs leave the
+// GPU idle (measured: 32 x 3 x 64 x 64 outputs from 256 channels, 64 tiles, ran 0.26 ms in the
+// first phase-block kernel against 0.17 one-pass).
 bool phase_block_preferred(const ConvArgs& args) {
   if (!phase_block_supported(args)) return false;
   const ConvTransposeGeometry& g = args.geometry;
   const int64_t padded_taps = int64_t(window_taps(g)) * window_taps(g) * kPhases;
-  return 2 * g.h.kernel * g.w.kernel >= padded_taps && tiles(g) >= 132;
+  return 2 * g.h.kernel * g.w.kernel >= padded_taps && tiles(g, FmaTile::rows, FmaTile::cols) >= 132;
 }
 
+// Tensor cores for bf16/fp16 (their products are exact in TF32) and for float32 where TF32 is
+// allowed; FFMA for full float32 accuracy.
 cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream) {
-  const ConvTransposeGeometry& g = args.geometry;
-  PhaseBlockArgs p;
-  p.conv = args;
-  p.output_strides = output_strides(args);
-  p.tiles_w = static_cast<int>((block_count(g.w) + kTileCols - 1) / kTileCols);
-  p.tiles_h = static_cast<int>((block_count(g.h) + kTileRows - 1) / kTileRows);
-  const int taps = window_taps(g);
-  p.offset_h = static_cast<int>(g.h.padding / kStride) - taps + 1;
-  p.offset_w = static_cast<int>(g.w.padding / kStride) - taps + 1;
-  p.cin_g = static_cast<int>(g.in_channels_per_group());
-  const unsigned ctas = static_cast<unsigned>(tiles(g));
-  switch (args.dtype) {
-    case DType::Float32: return launch_dtype<float>(p, ctas, stream);
-    case DType::Float16: return launch_dtype<__half>(p, ctas, stream);
-    case DType::BFloat16: return launch_dtype<__nv_bfloat16>(p, ctas, stream);
-    case DType::Float64: break;
-  }
-  return cudaErrorInvalidValue;
+  if (args.dtype != DType::Float32 || args.allow_tf32) return phase_block::launch_mma(args, stream);
+  return launch_fma(args, stream);
 }
 
 }  // namespace cuda

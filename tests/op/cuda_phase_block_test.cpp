@@ -58,8 +58,10 @@ CATCH_TEST_CASE("CUDA: stride-2 layers with few output channels, every dtype mod
 
 CATCH_TEST_CASE("CUDA: DCGAN's RGB head (64 -> 3 channels, 4x4, stride 2, padding 1)", "[cuda][sweep]") {
   TCONV_REQUIRE_CUDA();
-  // The public benchmark's layer at a batch (36: 144 output tiles) where the automatic choice takes
-  // the phase-block kernel, with bias, NCHW and channels_last, strict float32.
+  // The public benchmark's layer at a batch (36: 144 FFMA tiles, 288 tensor-core tiles) where the
+  // automatic choice takes the phase-block kernel, with bias, NCHW and channels_last: the FFMA
+  // body in strict float32, the tensor-core body in TF32, bf16 and fp16 (8 channel stages, so the
+  // 3-slot ring wraps).
   for (InputLayout layout : {InputLayout::Contiguous, InputLayout::ChannelsLast}) {
     ArgSet a;
     a.batch = 36;
@@ -72,8 +74,10 @@ CATCH_TEST_CASE("CUDA: DCGAN's RGB head (64 -> 3 channels, 4x4, stride 2, paddin
     a.bias_layout = BiasLayout::Contiguous;
     a.input_layout = layout;
     a.data_seed = 64;
-    const Tensors t = make_tensors(a, at::kFloat, cuda_device());
     CATCH_INFO(name(layout) << " input");
-    check_float32(a, t, reference(a, t), false);
+    check_layer(a, at::kFloat, false);
+    check_layer(a, at::kFloat, true);
+    check_layer(a, at::kBFloat16, false);
+    check_layer(a, at::kHalf, false);
   }
 }

@@ -123,4 +123,18 @@ inline void check_float32(const ArgSet& a, const Tensors& t, const at::Tensor& r
   CATCH_CHECK(why.empty());
 }
 
+// One call of `a` in `dtype` (float32: in the TF32 mode allow_tf32) on fresh tensors, the output
+// poisoned first, checked against the float64 reference at that mode's bar.
+inline void check_layer(const ArgSet& a, at::ScalarType dtype, bool allow_tf32) {
+  AllowTF32Guard guard(allow_tf32);
+  const Tensors t = make_tensors(a, dtype, cuda_device());
+  const at::Tensor ref = reference(a, t);
+  poison_allocator(a.output_sizes(), dtype, cuda_device());
+  const at::Tensor out = call_tconv(a, t);
+  double err = 0.0;
+  const std::string why = check_output(out, ref, t, tolerance_for(dtype, allow_tf32), c10::nullopt, &err);
+  CATCH_INFO(c10::toString(dtype) << (allow_tf32 ? " TF32" : "") << ": relative error " << err);
+  CATCH_CHECK(why.empty());
+}
+
 }  // namespace tconv_test

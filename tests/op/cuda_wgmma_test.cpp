@@ -11,18 +11,6 @@ using namespace tconv_test;
 
 namespace {
 
-void check_layer(const ArgSet& a, at::ScalarType dtype, bool allow_tf32) {
-  AllowTF32Guard guard(allow_tf32);
-  const Tensors t = make_tensors(a, dtype, cuda_device());
-  const at::Tensor ref = reference(a, t);
-  poison_allocator(a.output_sizes(), dtype, cuda_device());
-  const at::Tensor out = call_tconv(a, t);
-  double err = 0.0;
-  const std::string why = check_output(out, ref, t, tolerance_for(dtype, allow_tf32), c10::nullopt, &err);
-  CATCH_INFO(c10::toString(dtype) << (allow_tf32 ? " TF32" : "") << ": relative error " << err);
-  CATCH_CHECK(why.empty());
-}
-
 // 2 images x 26 tile rows x 3 tile columns x 2 channel tiles: 312 tiles.
 ArgSet many_tile_layer(int kernel_h, int kernel_w) {
   ArgSet a;

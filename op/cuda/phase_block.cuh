@@ -1,0 +1,239 @@
+// Stride-2 phase blocks, shared by the phase-block kernel's two bodies: FFMA (phase_block.cu) and
+// tensor cores (phase_block_mma.cu). Both compute all four phases of 2 x 2 output blocks from the
+// input window the block shares; this header holds that window's geometry, its copy into shared
+// memory and the host-side plan.
+//
+// With stride 2 and dilation 1, output o = 2b + e (block b, e in {0, 1}) is phase r = (e + p) mod 2
+// and reads input i = b + floor((e + p) / 2) - t through tap k = 2t + r, t < T = ceil(kernel / 2).
+// In window coordinates (window index j of a tile whose first block is B0 holds input
+// B0 + floor(p / 2) - T + 1 + j), block m's output e reads tap t at j = m + offset(e, t) with
+//   offset(e, t) = e P + T - 1 - t,  P = p mod 2,  tap k = 2t + (e xor P),
+// so a tile of blocks reads a window of T + P - 1 more rows and columns than it has blocks.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "element.cuh"
+#include "launch.h"
+#include "tensor_core.cuh"
+
+namespace tconv {
+namespace cuda {
+namespace phase_block {
+
+constexpr int kStride = 2;  // per axis: blocks of 2 x 2 outputs, one per phase
+constexpr int kPhases = kStride * kStride;
+constexpr int kMaxTaps = 2;  // T per axis: kernels up to 4 x 4
+constexpr int kMaxChannels = 4;
+
+// Window offset of phase e's tap t (see above).
+__host__ __device__ constexpr int window_offset(int e, int t, int taps, int parity) {
+  return e * parity + taps - 1 - t;
+}
+
+// A CTA's tile: ROWS x COLS blocks, THREADS threads.
+template <int ROWS, int COLS, int THREADS>
+struct Tile {
+  static constexpr int rows = ROWS, cols = COLS, threads = THREADS;
+};
+
+// The tile's input window in shared memory, per channel, in the input's type. Its rows start
+// `shift` (< kVector) elements before the window so that 16-byte runs of aligned input rows land
+// 16-byte aligned (shift = 0 where rows are copied element by element). Channels are
+// channel_stride elements apart, padded to 8 mod 32 words: the tensor-core kernel's fragments read
+// 4 channels x 8 consecutive columns, which then fall in 32 different banks.
+template <typename T, int TAPS, int P, typename TILE>
+struct Window {
+  static constexpr int kVector = 16 / sizeof(T);
+  static constexpr int rows = TILE::rows + P + TAPS - 1;
+  static constexpr int cols = TILE::cols + P + TAPS - 1;
+  static constexpr int vectors = (cols + kVector - 1) / kVector + 1;  // 16-byte runs per row, shifted
+  static constexpr int row_stride = vectors * kVector;
+  static constexpr int unpadded_words = rows * row_stride * int(sizeof(T)) / 4;
+  static constexpr int channel_words = unpadded_words + (8 - unpadded_words % 32 + 32) % 32;
+  static constexpr int channel_stride = channel_words * 4 / int(sizeof(T));
+};
+
+struct PhaseBlockArgs {
+  ConvArgs conv;
+  Strides4 output_strides;
+  int tiles_w, tiles_h;          // per image and group
+  int offset_h, offset_w;        // floor(p / 2) - T + 1: the window's first input index, per axis
+  int shift;                     // Window's shift: offset_w mod kVector with vector rows, else 0
+  bool vector_rows;              // NCHW-like input rows, 16-byte aligned: copied in 16-byte runs
+  int cin_g;
+};
+
+// Copies CHANNELS channels of the tile's input window into shared memory. Values outside the input
+// and channels past the group are zero, so the math needs no bounds.
+template <typename T, int TAPS, int P, typename TILE, int CHANNELS>
+struct WindowStager {
+  using Element = T;
+  using Win = Window<T, TAPS, P, TILE>;
+  static constexpr int kThreads = TILE::threads;
+  static constexpr int kRowsPerStage = CHANNELS * Win::rows;
+  static constexpr int kWarps = kThreads / 32;
+  static constexpr int kRowsPerWarp = (kRowsPerStage + kWarps - 1) / kWarps;
+  static constexpr int kSlots = (Win::cols + 31) / 32;  // values per lane and row
+  const T* x;  // the tile's window origin in channel 0 of the group (may lie outside the input)
+  Strides4 xs;
+  int ih0, iw0, Hin, Win_, cin_g, shift;
+
+  // Aligned rows (unit column stride, every stride and the row length multiples of 16 bytes): the
+  // 16-byte runs that cover the window rows, by cp.async (zero-filled outside the input; a run lies
+  // entirely inside or outside an input row). A thread owns the same (row, run) places of every
+  // channel of every stage, so their offsets and bounds are computed once (plan_runs) and a stage
+  // costs one address add per run and channel. (One warp per row instead left most lanes idle with
+  // 10 runs per 16-bit row: dcgan_64to3 bf16 0.118 -> 0.160 ms.)
+  static constexpr int kPlaces = Win::rows * Win::vectors;
+  static constexpr int kPlacesPerThread = (kPlaces + kThreads - 1) / kThreads;
+  int64_t run_source[kPlacesPerThread];  // input offset of the run's first element, channel 0
+  int run_target[kPlacesPerThread];      // stage offset, channel 0
+  bool run_inside[kPlacesPerThread];     // inside the input (and a place at all)
+
+  __device__ __forceinline__ void plan_runs() {
+#pragma unroll
+    for (int k = 0; k < kPlacesPerThread; ++k) {
+      const int place = threadIdx.x + k * kThreads;
+      const int r = place / Win::vectors, v = place % Win::vectors;
+      const int col = v * Win::kVector - shift;  // window column of the run's first element
+      run_source[k] = int64_t(r) * xs.h + col;
+      run_target[k] = r * Win::row_stride + v * Win::kVector;
+      run_inside[k] = place < kPlaces && ih0 + r >= 0 && ih0 + r < Hin && iw0 + col >= 0 && iw0 + col < Win_;
+    }
+  }
+
+  __device__ __forceinline__ void copy_async(T* dst, int ci0) const {
+#pragma unroll
+    for (int k = 0; k < kPlacesPerThread; ++k) {
+      if (kPlaces % kThreads != 0 && threadIdx.x + k * kThreads >= kPlaces) break;
+#pragma unroll
+      for (int c = 0; c < CHANNELS; ++c) {
+        const bool fill = run_inside[k] && ci0 + c < cin_g;
+        const T* source = x + int64_t(ci0 + c) * xs.c + run_source[k];
+        tensor_core::cp_async16_zfill(tensor_core::shared_address(dst + c * Win::channel_stride + run_target[k]),
+                                      fill ? source : x, fill);
+      }
+    }
+  }
+
+  // Any strides: a warp copies whole window rows (lane l takes columns l, l + 32, ...), the row's
+  // address and bounds warp-uniform; per batch of up to kBatchRows rows every load first, then every
+  // store (one memory latency per batch; more rows held at once spilled in the 8-channel stages).
+  static constexpr int kBatchRows = 9;
+  static constexpr int kBatches = (kRowsPerWarp + kBatchRows - 1) / kBatchRows;
+  __device__ __forceinline__ void copy(T* dst, int ci0) const {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll 1
+    for (int batch = 0; batch < kBatches; ++batch) {
+      T held[kBatchRows][kSlots];
+#pragma unroll
+      for (int m = 0; m < kBatchRows; ++m) {
+        const int job = warp + (batch * kBatchRows + m) * kWarps, c = job / Win::rows, r = job % Win::rows;
+        const bool row_inside = job < kRowsPerStage && ci0 + c < cin_g && ih0 + r >= 0 && ih0 + r < Hin;
+        const T* row = x + int64_t(ci0 + c) * xs.c + int64_t(r) * xs.h;
+#pragma unroll
+        for (int slot = 0; slot < kSlots; ++slot) {
+          const int col = lane + 32 * slot;
+          const bool inside = row_inside && col < Win::cols && iw0 + col >= 0 && iw0 + col < Win_;
+          held[m][slot] = inside ? load_readonly(row + int64_t(col) * xs.w) : T(0.0f);
+        }
+      }
+#pragma unroll
+      for (int m = 0; m < kBatchRows; ++m) {
+        const int job = warp + (batch * kBatchRows + m) * kWarps, c = job / Win::rows, r = job % Win::rows;
+#pragma unroll
+        for (int slot = 0; slot < kSlots; ++slot) {
+          const int col = lane + 32 * slot;
+          if (job < kRowsPerStage && col < Win::cols)
+            dst[c * Win::channel_stride + r * Win::row_stride + col] = held[m][slot];
+        }
+      }
+    }
+  }
+};
+
+// A CTA's place: its tile's first block row and column, group and image (CTAs run tile column
+// fastest, then tile row, group, image).
+struct TilePlace {
+  int block_row0, block_col0, group;
+  int64_t n;
+};
+
+template <typename TILE>
+__device__ __forceinline__ TilePlace tile_place(const PhaseBlockArgs& p) {
+  int64_t cta = blockIdx.x;
+  const int tile_c = static_cast<int>(cta % p.tiles_w);
+  cta /= p.tiles_w;
+  const int tile_r = static_cast<int>(cta % p.tiles_h);
+  cta /= p.tiles_h;
+  const int groups = static_cast<int>(p.conv.geometry.groups);
+  return {tile_r * TILE::rows, tile_c * TILE::cols, static_cast<int>(cta % groups), cta / groups};
+}
+
+// The CTA's window stager, set up for its tile.
+template <typename Stager>
+__device__ __forceinline__ Stager make_window_stager(const PhaseBlockArgs& p, const TilePlace& place) {
+  const int64_t n = place.n;
+  const int group = place.group, block_row0 = place.block_row0, block_col0 = place.block_col0;
+  const ConvArgs& a = p.conv;
+  Stager window;
+  window.xs = a.input_strides;
+  window.ih0 = block_row0 + p.offset_h;
+  window.iw0 = block_col0 + p.offset_w;
+  window.Hin = static_cast<int>(a.geometry.h.in);
+  window.Win_ = static_cast<int>(a.geometry.w.in);
+  window.cin_g = p.cin_g;
+  window.shift = p.shift;
+  window.x = static_cast<const typename Stager::Element*>(a.input) + n * window.xs.n + int64_t(group) * p.cin_g * window.xs.c +
+             int64_t(window.ih0) * window.xs.h + int64_t(window.iw0) * window.xs.w;
+  return window;
+}
+
+// Host side.
+
+// The tensor-core body's tile (phase_block_mma.cu), in blocks, and its launch: bf16, fp16, and
+// float32 in TF32.
+constexpr int kMmaTileRows = 16, kMmaTileCols = 32;
+cudaError_t launch_mma(const ConvArgs& args, cudaStream_t stream);
+
+inline int window_taps(const ConvTransposeGeometry& g) {
+  return static_cast<int>(std::max((g.h.kernel + kStride - 1) / kStride, (g.w.kernel + kStride - 1) / kStride));
+}
+
+inline int64_t block_count(const AxisGeometry& axis) { return (axis.out + kStride - 1) / kStride; }
+
+// CTAs for tiles of tile_rows x tile_cols blocks: one per tile, group and image.
+inline int64_t tiles(const ConvTransposeGeometry& g, int tile_rows, int tile_cols) {
+  return g.batch * g.groups * ((block_count(g.h) + tile_rows - 1) / tile_rows) *
+         ((block_count(g.w) + tile_cols - 1) / tile_cols);
+}
+
+// The launch arguments for elements of type T and tiles of tile_rows x tile_cols blocks.
+template <typename T>
+PhaseBlockArgs make_args(const ConvArgs& args, int tile_rows, int tile_cols) {
+  const ConvTransposeGeometry& g = args.geometry;
+  PhaseBlockArgs p;
+  p.conv = args;
+  p.output_strides = output_strides(args);
+  p.tiles_w = static_cast<int>((block_count(g.w) + tile_cols - 1) / tile_cols);
+  p.tiles_h = static_cast<int>((block_count(g.h) + tile_rows - 1) / tile_rows);
+  const int taps = window_taps(g);
+  p.offset_h = static_cast<int>(g.h.padding / kStride) - taps + 1;
+  p.offset_w = static_cast<int>(g.w.padding / kStride) - taps + 1;
+  p.cin_g = static_cast<int>(g.in_channels_per_group());
+  // 16-byte runs: unit column stride, every other stride, the row length and the base in whole runs.
+  constexpr int kVector = 16 / sizeof(T);
+  const Strides4& xs = args.input_strides;
+  p.vector_rows = xs.w == 1 && xs.h % kVector == 0 && xs.c % kVector == 0 && xs.n % kVector == 0 &&
+                  g.w.in % kVector == 0 && reinterpret_cast<uintptr_t>(args.input) % 16 == 0;
+  p.shift = p.vector_rows ? ((p.offset_w % kVector) + kVector) % kVector : 0;
+  return p;
+}
+
+}  // namespace phase_block
+}  // namespace cuda
+}  // namespace tconv

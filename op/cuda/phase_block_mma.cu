@@ -1,0 +1,316 @@
+// Phase-block kernel, tensor-core body: the RGB heads of image generators (DCGAN's last 4x4 / s2
+// layer: 64 -> 3 channels) in TF32, bf16 and fp16. Geometry in phase_block.cuh.
+//
+// Why tensor cores on a 3-channel output. The FFMA body (phase_block.cu) runs dcgan_64to3 at
+// 0.111 ms in every dtype, FFMA-bound (88% of its channel loop, 0.65 issued instructions per cycle
+// and scheduler): 256 multiply-adds per output, 3.2 GFLOP, against a copy floor of 0.053 ms in
+// float32 and 0.027 in 16-bit. mma.sync has the rate to spare even with most of its N empty.
+//
+// The GEMM. Per output row phase e_h, a block row of 16 consecutive blocks is an m16n8k8 TF32
+// fragment: M = the 16 blocks, K = 8 input channels, N = (output column phase e_w, channel co),
+// 2 COUT <= 8 of the 8 columns live. Every tap is the staged window at a shifted address, so one A
+// fragment (4 words per lane) per window row and column offset feeds every block row and e_h that
+// reads it: a warp owns 4 block rows x 16 blocks, reads 6 x 3 fragments per 8 channels (T = 2,
+// P = 1) and issues 48 mma on them. B (weights) is per (e_h, tap row, column offset): 12 fragments
+// per 8 channels, packed in fragment order once per stage.
+//
+// Why TF32 for the 16-bit types too: a bf16 or fp16 value is exact in TF32, so the products are the
+// same as a 16-bit mma's and K steps stay 8 channels wide, read one channel per word straight from
+// the input-typed stage (a 16-bit mma's K pairs would need the window re-laid out channel-pair by
+// channel-pair). float32 values are rounded to TF32 (round to nearest, as cvt.rna) in place once
+// per stage rather than per fragment load: each value is read by up to 9 fragments.
+//
+// Pipeline: a ring of 3 stages of 8 channels (16-byte cp.async runs where the input rows allow,
+// else the element-by-element copy at the top of the stage), the next stage's B fragments loaded
+// into registers during the mma. Epilogue: the accumulators go through shared memory (the ring)
+// so that output rows leave as 16-byte stores, bias added and cast.
+#include <type_traits>
+
+#include "phase_block.cuh"
+#include "shared_memory_limit.cuh"
+
+namespace tconv {
+namespace cuda {
+namespace phase_block {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarpRows = 4;   // block rows per warp
+constexpr int kWarpCols = 16;  // block columns per warp: the M of one fragment
+using MmaTile = Tile<kMmaTileRows, kMmaTileCols, kThreads>;
+static_assert(kMmaTileRows * kMmaTileCols == kWarpRows * kWarpCols * (kThreads / 32), "a warp per 4 x 16 blocks");
+constexpr int kWarpsPerRow = kMmaTileCols / kWarpCols;
+constexpr int kStageChannels = 8;  // the K of one m16n8k8 TF32 step
+constexpr int kStages = 3;
+
+// A operand word of a staged value: TF32 bits (float32 values are rounded in the stage already;
+// 16-bit values widen exactly).
+__device__ __forceinline__ uint32_t operand_word(float v) { return __float_as_uint(v); }
+__device__ __forceinline__ uint32_t operand_word(__half v) { return __float_as_uint(__half2float(v)); }
+__device__ __forceinline__ uint32_t operand_word(__nv_bfloat16 v) { return uint32_t(__bfloat16_as_ushort(v)) << 16; }
+
+// The B fragments of one stage. Combo (e_h, t_h, d_x): output row phase e_h, tap row t_h, window
+// column offset d_x. B[k][n] is the weight of channel k of the stage for output column phase
+// e_w = n / COUT and channel co = n % COUT through tap (2 t_h + (e_h xor P), 2 t_w + (e_w xor P)),
+// t_w the tap that offset d_x means for e_w; zero where that tap is outside the kernel, n >= 2 COUT
+// or the channel past the group. Stored as [combo][lane][2] words, so a lane's b0, b1 are one
+// 8-byte load.
+template <typename T, int TAPS, int P, int COUT>
+struct WeightFragments {
+  static constexpr int kOffsets = P + TAPS;  // window offsets per axis
+  static constexpr int kCombos = kStride * TAPS * kOffsets;
+  static constexpr int words = kCombos * 64;
+  static constexpr int per_thread = (words + kThreads - 1) / kThreads;
+  const T* w;  // the group's weights [cin_g][COUT][KH][KW]
+  int KH, KW, cin_g;
+  uint32_t held[per_thread];
+
+  static __device__ __forceinline__ constexpr int combo(int eh, int th, int dx) { return (eh * TAPS + th) * kOffsets + dx; }
+
+  __device__ __forceinline__ void load(int ci0) {
+#pragma unroll
+    for (int k = 0; k < per_thread; ++k) {
+      const int i = threadIdx.x + k * kThreads;
+      const int q = i / 64, lane = (i / 2) % 32, j = i % 2;
+      const int dx = q % kOffsets, th = (q / kOffsets) % TAPS, eh = q / (kOffsets * TAPS);
+      const int n = lane / 4, ci = ci0 + lane % 4 + 4 * j;  // b0: k = t, b1: k = t + 4; n = g
+      const int ew = n / COUT, co = n % COUT, tw = window_offset(ew, dx, TAPS, P);
+      const int kh = kStride * th + (eh ^ P), kw = kStride * tw + (ew ^ P);
+      const bool live = i < words && n < kStride * COUT && tw >= 0 && tw < TAPS && kh < KH && kw < KW && ci < cin_g;
+      held[k] = live ? tensor_core::to_tf32(to_acc(load_readonly(w + ((int64_t(ci) * COUT + co) * KH + kh) * KW + kw)))
+                     : 0u;
+    }
+  }
+  __device__ __forceinline__ void store(uint32_t* dst) const {
+#pragma unroll
+    for (int k = 0; k < per_thread; ++k) {
+      const int i = threadIdx.x + k * kThreads;
+      if (i < words) dst[i] = held[k];
+    }
+  }
+};
+
+template <typename T, int TAPS, int P, int COUT>
+struct Layout {
+  using Win = Window<T, TAPS, P, MmaTile>;
+  using Weights = WeightFragments<T, TAPS, P, COUT>;
+  static constexpr int stage_elements = kStageChannels * Win::channel_stride;
+  // The output tile after the loop, as float [co][row][column]; planes 8 words apart in the banks.
+  static constexpr int out_rows = kStride * MmaTile::rows, out_cols = kStride * MmaTile::cols;
+  static constexpr int out_plane = out_rows * out_cols + 8;
+  static constexpr size_t ring_bytes = size_t(kStages) * stage_elements * sizeof(T);
+  static constexpr size_t weight_bytes = size_t(2) * Weights::words * sizeof(uint32_t);
+  static constexpr size_t out_bytes = size_t(COUT) * out_plane * sizeof(float);
+  static constexpr size_t bytes = (ring_bytes > out_bytes ? ring_bytes : out_bytes) + weight_bytes;
+};
+
+// float32: each value of the stage rounded to TF32 in place (padding included: never read).
+__device__ __forceinline__ void round_stage(float* stage, int elements) {
+  float4* v = reinterpret_cast<float4*>(stage);
+  for (int i = threadIdx.x; i < elements / 4; i += kThreads) {
+    float4 q = v[i];
+    q.x = __uint_as_float(tensor_core::to_tf32(q.x));
+    q.y = __uint_as_float(tensor_core::to_tf32(q.y));
+    q.z = __uint_as_float(tensor_core::to_tf32(q.z));
+    q.w = __uint_as_float(tensor_core::to_tf32(q.w));
+    v[i] = q;
+  }
+}
+
+// acc += one stage. `a`: the lane's A origin in the stage (channel t, the warp's first window row,
+// column shift + warp column + g); `b`: the lane's B words of combo 0.
+template <typename T, int TAPS, int P, int COUT>
+__device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
+  using L = Layout<T, TAPS, P, COUT>;
+  using Weights = typename L::Weights;
+  constexpr int kOffsets = Weights::kOffsets;
+  constexpr int cs = L::Win::channel_stride, rs = L::Win::row_stride;
+  uint32_t b[Weights::kCombos][2];
+#pragma unroll
+  for (int q = 0; q < Weights::kCombos; ++q) {
+    const uint2 v = *reinterpret_cast<const uint2*>(b_words + q * 64);
+    b[q][0] = v.x, b[q][1] = v.y;
+  }
+#pragma unroll
+  for (int wr = 0; wr < kWarpRows + kOffsets - 1; ++wr)  // window row, from the warp's first
+#pragma unroll
+    for (int dx = 0; dx < kOffsets; ++dx) {
+      const T* at = a + wr * rs + dx;
+      // m16n8k8 A: a0 (m = g, k = t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4).
+      const uint32_t frag[4] = {operand_word(at[0]), operand_word(at[8]), operand_word(at[4 * cs]),
+                                operand_word(at[4 * cs + 8])};
+#pragma unroll
+      for (int r = 0; r < kWarpRows; ++r) {
+        const int dy = wr - r;
+        if (dy < 0 || dy >= kOffsets) continue;
+#pragma unroll
+        for (int eh = 0; eh < kStride; ++eh) {
+          const int th = window_offset(eh, dy, TAPS, P);  // the tap row that reads offset dy
+          if (th < 0 || th >= TAPS) continue;
+          const int q = Weights::combo(eh, th, dx);
+          tensor_core::mma(acc[r][eh], frag, b[q][0], b[q][1], float());
+        }
+      }
+    }
+}
+
+template <typename T, int TAPS, int P, int COUT, bool VectorRows>
+__global__ void __launch_bounds__(kThreads, 2) phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
+  using L = Layout<T, TAPS, P, COUT>;
+  using Win = typename L::Win;
+  extern __shared__ __align__(16) unsigned char shared[];
+  T* ring = reinterpret_cast<T*>(shared);
+  uint32_t* weight_stage = reinterpret_cast<uint32_t*>(shared + (L::ring_bytes > L::out_bytes ? L::ring_bytes : L::out_bytes));
+
+  const ConvArgs& a = p.conv;
+  const ConvTransposeGeometry& g = a.geometry;
+  const TilePlace place = tile_place<MmaTile>(p);
+  auto window = make_window_stager<WindowStager<T, TAPS, P, MmaTile, kStageChannels>>(p, place);
+  if constexpr (VectorRows) window.plan_runs();
+  typename L::Weights weights;
+  weights.KH = static_cast<int>(g.h.kernel);
+  weights.KW = static_cast<int>(g.w.kernel);
+  weights.cin_g = p.cin_g;
+  weights.w = static_cast<const T*>(a.weight) + int64_t(place.group) * p.cin_g * COUT * weights.KH * weights.KW;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, fg = lane / 4, ft = lane % 4;
+  const int warp_row0 = (warp / kWarpsPerRow) * kWarpRows, warp_col0 = (warp % kWarpsPerRow) * kWarpCols;
+  const int a_origin = ft * Win::channel_stride + warp_row0 * Win::row_stride + p.shift + warp_col0 + fg;
+  // acc[r][e_h]: block row warp_row0 + r, output row phase e_h; C: m = block column, n = (e_w, co).
+  float acc[kWarpRows][kStride][4];
+#pragma unroll
+  for (int r = 0; r < kWarpRows; ++r)
+#pragma unroll
+    for (int eh = 0; eh < kStride; ++eh)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) acc[r][eh][i] = 0.0f;
+
+  // Ring: stage s lives in slot s mod kStages; stage s + kStages - 1 is copied (cp.async) while
+  // stage s is multiplied. Every thread commits one group per stage, empty or not, so that
+  // wait<kStages - 2> means "stage s has landed".
+  const int stages = (p.cin_g + kStageChannels - 1) / kStageChannels;
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (VectorRows && s < stages) window.copy_async(ring + s * L::stage_elements, s * kStageChannels);
+    tensor_core::cp_async_commit();
+  }
+  weights.load(0);
+  weights.store(weight_stage);
+  for (int s = 0; s < stages; ++s) {
+    T* stage = ring + (s % kStages) * L::stage_elements;
+    if constexpr (VectorRows) tensor_core::cp_async_wait<kStages - 2>();
+    else window.copy(stage, s * kStageChannels);
+    const bool next = s + 1 < stages;
+    if (next) weights.load((s + 1) * kStageChannels);
+    __syncthreads();  // stage s complete for every thread; stage s - 1's slot and B buffer free
+    if constexpr (VectorRows) {
+      const int ahead = s + kStages - 1;
+      if (ahead < stages) window.copy_async(ring + (ahead % kStages) * L::stage_elements, ahead * kStageChannels);
+      tensor_core::cp_async_commit();
+    }
+    if constexpr (std::is_same<T, float>::value) {
+      round_stage(stage, L::stage_elements);
+      __syncthreads();
+    }
+    mma_stage<T, TAPS, P, COUT>(acc, stage + a_origin, weight_stage + (s & 1) * L::Weights::words + 2 * lane);
+    if (next) weights.store(weight_stage + ((s + 1) & 1) * L::Weights::words);
+  }
+  tensor_core::cp_async_wait_all();
+  __syncthreads();  // every stage read: the ring takes the output tile
+
+  // Fragment element i: m = g + 8 (i / 2), n = 2 t + i % 2.
+  float* out_tile = reinterpret_cast<float*>(shared);
+#pragma unroll
+  for (int r = 0; r < kWarpRows; ++r)
+#pragma unroll
+    for (int eh = 0; eh < kStride; ++eh)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int n = 2 * ft + i % 2, m = fg + 8 * (i / 2);
+        if (n >= kStride * COUT) continue;
+        const int ew = n / COUT, co = n % COUT;
+        const int row = kStride * (warp_row0 + r) + eh, col = kStride * (warp_col0 + m) + ew;
+        out_tile[co * L::out_plane + row * L::out_cols + col] = acc[r][eh][i];
+      }
+  __syncthreads();
+
+  // Rows of the output tile as runs of kVector outputs: 16-byte stores in NCHW rows of a whole
+  // number of runs, element by element otherwise (channels_last, ragged ends).
+  constexpr int kVector = 16 / sizeof(T);
+  constexpr int kRunsPerRow = L::out_cols / kVector;
+  const T* bias = static_cast<const T*>(a.bias);
+  const int64_t channel0 = int64_t(place.group) * COUT;
+  T* out = static_cast<T*>(a.output) + place.n * p.output_strides.n;
+  const Strides4& os = p.output_strides;
+  const int Ho = static_cast<int>(g.h.out), Wo = static_cast<int>(g.w.out);
+  const int oh0 = kStride * place.block_row0, ow0 = kStride * place.block_col0;
+  const bool vector_rows = !a.output_channels_last && Wo % kVector == 0;
+  for (int i = threadIdx.x; i < COUT * L::out_rows * kRunsPerRow; i += kThreads) {
+    const int run = i % kRunsPerRow, row = (i / kRunsPerRow) % L::out_rows, co = i / (kRunsPerRow * L::out_rows);
+    const int oh = oh0 + row, ow = ow0 + run * kVector;
+    if (oh >= Ho || ow >= Wo) continue;
+    const float bias_v = bias != nullptr ? to_acc(load_readonly(bias + channel0 + co)) : 0.0f;
+    const float* src = out_tile + co * L::out_plane + row * L::out_cols + run * kVector;
+    T values[kVector];
+#pragma unroll
+    for (int k = 0; k < kVector; ++k) values[k] = from_acc<T>(src[k] + bias_v);
+    T* dst = out + (channel0 + co) * os.c + int64_t(oh) * os.h;
+    if (vector_rows && ow + kVector <= Wo) {
+      *reinterpret_cast<uint4*>(dst + ow) = *reinterpret_cast<const uint4*>(values);
+    } else {
+#pragma unroll
+      for (int k = 0; k < kVector; ++k)
+        if (ow + k < Wo) dst[int64_t(ow + k) * os.w] = values[k];
+    }
+  }
+}
+
+template <typename T, int TAPS, int P, int COUT, bool VectorRows>
+cudaError_t launch_kernel(const PhaseBlockArgs& p, cudaStream_t stream) {
+  constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows>;
+  int64_t limit = 0;
+  const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
+  if (e != cudaSuccess) return e;
+  constexpr size_t bytes = Layout<T, TAPS, P, COUT>::bytes;
+  if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
+  const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
+  kernel<<<ctas, kThreads, bytes, stream>>>(p);
+  return cudaGetLastError();
+}
+
+template <typename T, int TAPS, int P>
+cudaError_t launch_channels(const PhaseBlockArgs& p, cudaStream_t stream) {
+  switch (p.conv.geometry.out_channels_per_group()) {
+    case 1: return p.vector_rows ? launch_kernel<T, TAPS, P, 1, true>(p, stream) : launch_kernel<T, TAPS, P, 1, false>(p, stream);
+    case 2: return p.vector_rows ? launch_kernel<T, TAPS, P, 2, true>(p, stream) : launch_kernel<T, TAPS, P, 2, false>(p, stream);
+    case 3: return p.vector_rows ? launch_kernel<T, TAPS, P, 3, true>(p, stream) : launch_kernel<T, TAPS, P, 3, false>(p, stream);
+    case 4: return p.vector_rows ? launch_kernel<T, TAPS, P, 4, true>(p, stream) : launch_kernel<T, TAPS, P, 4, false>(p, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+template <typename T>
+cudaError_t launch_dtype(const ConvArgs& args, cudaStream_t stream) {
+  const ConvTransposeGeometry& g = args.geometry;
+  const PhaseBlockArgs p = make_args<T>(args, MmaTile::rows, MmaTile::cols);
+  const bool odd_padding = g.h.padding % 2 == 1;
+  if (window_taps(g) == 1)
+    return odd_padding ? launch_channels<T, 1, 1>(p, stream) : launch_channels<T, 1, 0>(p, stream);
+  return odd_padding ? launch_channels<T, 2, 1>(p, stream) : launch_channels<T, 2, 0>(p, stream);
+}
+
+}  // namespace
+
+cudaError_t launch_mma(const ConvArgs& args, cudaStream_t stream) {
+  switch (args.dtype) {
+    case DType::Float32: return launch_dtype<float>(args, stream);
+    case DType::Float16: return launch_dtype<__half>(args, stream);
+    case DType::BFloat16: return launch_dtype<__nv_bfloat16>(args, stream);
+    case DType::Float64: break;
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace phase_block
+}  // namespace cuda
+}  // namespace tconv
