@@ -41,13 +41,16 @@ using MmaTile = Tile<kMmaTileRows, kMmaTileCols, kThreads>;
 static_assert(kMmaTileRows * kMmaTileCols == kWarpRows * kWarpCols * (kThreads / 32), "a warp per 4 x 16 blocks");
 constexpr int kWarpsPerRow = kMmaTileCols / kWarpCols;
 constexpr int kStageChannels = 8;  // the K of one m16n8k8 TF32 step
-constexpr int kStages = 3;
+constexpr int kStages = 2;
 
 // A operand word of a staged value: TF32 bits (float32 values are rounded in the stage already;
 // 16-bit values widen exactly).
 __device__ __forceinline__ uint32_t operand_word(float v) { return __float_as_uint(v); }
 __device__ __forceinline__ uint32_t operand_word(__half v) { return __float_as_uint(__half2float(v)); }
 __device__ __forceinline__ uint32_t operand_word(__nv_bfloat16 v) { return uint32_t(__bfloat16_as_ushort(v)) << 16; }
+// B operand word of a weight: float32 rounded to TF32 (round to nearest); 16-bit values exact.
+__device__ __forceinline__ uint32_t weight_word(float v) { return tensor_core::to_tf32(v); }
+template <typename T> __device__ __forceinline__ uint32_t weight_word(T v) { return operand_word(v); }
 
 // The B fragments of one stage. Combo (e_h, t_h, d_x): output row phase e_h, tap row t_h, window
 // column offset d_x. B[k][n] is the weight of channel k of the stage for output column phase
@@ -62,23 +65,34 @@ struct WeightFragments {
   static constexpr int words = kCombos * 64;
   static constexpr int per_thread = (words + kThreads - 1) / kThreads;
   const T* w;  // the group's weights [cin_g][COUT][KH][KW]
-  int KH, KW, cin_g;
+  int cin_g, channel_stride;  // channel_stride = COUT KH KW
+  // Per word of the thread: 8 x (offset of its weight in channel 0) + its channel in the stage, or
+  // -1 for a zero word. Fixed for the whole CTA, so a stage costs a load per word.
+  int place[per_thread];
   uint32_t held[per_thread];
 
   static __device__ __forceinline__ constexpr int combo(int eh, int th, int dx) { return (eh * TAPS + th) * kOffsets + dx; }
 
-  __device__ __forceinline__ void load(int ci0) {
+  __device__ __forceinline__ void plan(int KH, int KW) {
+    channel_stride = COUT * KH * KW;
 #pragma unroll
     for (int k = 0; k < per_thread; ++k) {
       const int i = threadIdx.x + k * kThreads;
       const int q = i / 64, lane = (i / 2) % 32, j = i % 2;
       const int dx = q % kOffsets, th = (q / kOffsets) % TAPS, eh = q / (kOffsets * TAPS);
-      const int n = lane / 4, ci = ci0 + lane % 4 + 4 * j;  // b0: k = t, b1: k = t + 4; n = g
+      const int n = lane / 4, channel = lane % 4 + 4 * j;  // b0: k = t, b1: k = t + 4; n = g
       const int ew = n / COUT, co = n % COUT, tw = window_offset(ew, dx, TAPS, P);
       const int kh = kStride * th + (eh ^ P), kw = kStride * tw + (ew ^ P);
-      const bool live = i < words && n < kStride * COUT && tw >= 0 && tw < TAPS && kh < KH && kw < KW && ci < cin_g;
-      held[k] = live ? tensor_core::to_tf32(to_acc(load_readonly(w + ((int64_t(ci) * COUT + co) * KH + kh) * KW + kw)))
-                     : 0u;
+      const bool live = i < words && n < kStride * COUT && tw >= 0 && tw < TAPS && kh < KH && kw < KW;
+      place[k] = live ? 8 * ((co * KH + kh) * KW + kw) + channel : -1;
+    }
+  }
+
+  __device__ __forceinline__ void load(int ci0) {
+#pragma unroll
+    for (int k = 0; k < per_thread; ++k) {
+      const int ci = ci0 + (place[k] & 7);
+      held[k] = place[k] >= 0 && ci < cin_g ? weight_word(load_readonly(w + int64_t(ci) * channel_stride + (place[k] >> 3))) : 0u;
     }
   }
   __device__ __forceinline__ void store(uint32_t* dst) const {
@@ -125,16 +139,19 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
   using Weights = typename L::Weights;
   constexpr int kOffsets = Weights::kOffsets;
   constexpr int cs = L::Win::channel_stride, rs = L::Win::row_stride;
-  uint32_t b[Weights::kCombos][2];
+  // Column offset outermost: only its 2 T B fragments are live (registers bound the CTAs per SM).
 #pragma unroll
-  for (int q = 0; q < Weights::kCombos; ++q) {
-    const uint2 v = *reinterpret_cast<const uint2*>(b_words + q * 64);
-    b[q][0] = v.x, b[q][1] = v.y;
-  }
+  for (int dx = 0; dx < kOffsets; ++dx) {
+    uint32_t b[kStride][TAPS][2];
 #pragma unroll
-  for (int wr = 0; wr < kWarpRows + kOffsets - 1; ++wr)  // window row, from the warp's first
+    for (int eh = 0; eh < kStride; ++eh)
 #pragma unroll
-    for (int dx = 0; dx < kOffsets; ++dx) {
+      for (int th = 0; th < TAPS; ++th) {
+        const uint2 v = *reinterpret_cast<const uint2*>(b_words + Weights::combo(eh, th, dx) * 64);
+        b[eh][th][0] = v.x, b[eh][th][1] = v.y;
+      }
+#pragma unroll
+    for (int wr = 0; wr < kWarpRows + kOffsets - 1; ++wr) {  // window row, from the warp's first
       const T* at = a + wr * rs + dx;
       // m16n8k8 A: a0 (m = g, k = t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4).
       const uint32_t frag[4] = {operand_word(at[0]), operand_word(at[8]), operand_word(at[4 * cs]),
@@ -147,15 +164,16 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
         for (int eh = 0; eh < kStride; ++eh) {
           const int th = window_offset(eh, dy, TAPS, P);  // the tap row that reads offset dy
           if (th < 0 || th >= TAPS) continue;
-          const int q = Weights::combo(eh, th, dx);
-          tensor_core::mma(acc[r][eh], frag, b[q][0], b[q][1], float());
+          tensor_core::mma(acc[r][eh], frag, b[eh][th][0], b[eh][th][1], float());
         }
       }
     }
+  }
 }
 
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>
-__global__ void __launch_bounds__(kThreads, 2) phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
+__global__ void __launch_bounds__(kThreads, VectorRows ? 3 : 2)
+    phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
   using L = Layout<T, TAPS, P, COUT>;
   using Win = typename L::Win;
   extern __shared__ __align__(16) unsigned char shared[];
@@ -168,10 +186,9 @@ __global__ void __launch_bounds__(kThreads, 2) phase_block_mma_kernel(const __gr
   auto window = make_window_stager<WindowStager<T, TAPS, P, MmaTile, kStageChannels>>(p, place);
   if constexpr (VectorRows) window.plan_runs();
   typename L::Weights weights;
-  weights.KH = static_cast<int>(g.h.kernel);
-  weights.KW = static_cast<int>(g.w.kernel);
+  weights.plan(static_cast<int>(g.h.kernel), static_cast<int>(g.w.kernel));
   weights.cin_g = p.cin_g;
-  weights.w = static_cast<const T*>(a.weight) + int64_t(place.group) * p.cin_g * COUT * weights.KH * weights.KW;
+  weights.w = static_cast<const T*>(a.weight) + int64_t(place.group) * p.cin_g * weights.channel_stride;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, fg = lane / 4, ft = lane % 4;
   const int warp_row0 = (warp / kWarpsPerRow) * kWarpRows, warp_col0 = (warp % kWarpsPerRow) * kWarpCols;
