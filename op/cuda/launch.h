@@ -44,10 +44,11 @@ inline Strides4 output_strides(const ConvArgs& args) {
 // shape; the fast path for memory-bound shapes, thin layers and float64.
 cudaError_t launch_direct(const ConvArgs& args, cudaStream_t stream);
 
-// Phase-block kernel (phase_block.cu): stride 2 x 2, dilation 1, kernels up to 4 x 4, at most 4
-// output channels per group, float32/16-bit. A thread computes all four phases of 2 x 2 output
-// blocks from the input window they share, FFMA. preferred(): supported, at most half of the
-// zero-padded taps wasted (2x2, 3x3, 4x4 kernels; not 1x1) and at least one wave of 132 tiles.
+// Phase-block kernel (phase_block.cu, phase_block_mma.cu): stride 2 x 2, dilation 1, kernels up to
+// 4 x 4, at most 4 output channels per group, float32/16-bit. All four phases of 2 x 2 output
+// blocks come from the input window they share: mma.sync TF32 for bf16/fp16 and for float32 when
+// args.allow_tf32, FFMA for full float32. preferred(): supported, at most half of the zero-padded
+// taps wasted (2x2, 3x3, 4x4 kernels; not 1x1) and at least one wave of 132 FFMA tiles.
 bool phase_block_supported(const ConvArgs& args);
 bool phase_block_preferred(const ConvArgs& args);
 cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream);

@@ -1,5 +1,8 @@
 // Phase-block kernel: stride 2 x 2, dilation 1, kernels up to 4 x 4, at most 4 output channels per
-// group (the RGB heads of image generators: DCGAN's last 4x4/s2 layer and its kin).
+// group (the RGB heads of image generators: DCGAN's last 4x4/s2 layer and its kin). This file: the
+// public entry points and the FFMA body, which runs float32 at full accuracy (TF32 off, or fewer than
+// 16 input channels per group); bf16, fp16 and TF32 go to the tensor-core body
+// (phase_block_mma.cu). The window geometry both share is in phase_block.cuh.
 //
 // Why a kernel of its own. With stride 2 and dilation 1, output o = 2b + e (block b, e in {0, 1})
 // is phase r = (e + p) mod 2 and reads input i = b + floor((e + p) / 2) - t through tap
@@ -20,9 +23,10 @@
 // 4 + P + T - 1 values (float32: aligned 16-byte loads) and the weights as COUT 16-byte vectors per
 // window value, at one address for the whole warp (a broadcast). Its 8 consecutive outputs per row
 // and channel start 8-aligned: NCHW rows whose width is a multiple of 16 bytes get 16-byte stores.
-// Accuracy: float32 FMAs in every dtype mode (the strict float32 bar).
-// Measured (H100, dcgan_64to3, docs/cuda-kernels.md): 0.111 ms in every dtype mode
-// (cuDNN 0.34 in float32, 0.37 in bf16/fp16; the streaming kernel 0.39 / 0.34).
+// Accuracy: float32 FMAs (the strict float32 bar). The body is written for any element type; only
+// float32 is instantiated.
+// Measured (H100, dcgan_64to3, docs/cuda-kernels.md): 0.111 ms (cuDNN 0.34; the streaming kernel
+// 0.39), also in bf16/fp16 until session 9 gave those and TF32 the tensor-core body.
 #include <type_traits>
 
 #include "phase_block.cuh"
