@@ -106,16 +106,20 @@ struct WindowStager {
     }
   }
 
+  // The source address advances by a channel stride per channel; a run outside the input or past
+  // the group's channels is zero-filled (src-size 0: nothing is read at its address).
   __device__ __forceinline__ void copy_async(T* dst, int ci0) const {
 #pragma unroll
     for (int k = 0; k < kPlacesPerThread; ++k) {
       if (kPlaces % kThreads != 0 && threadIdx.x + k * kThreads >= kPlaces) break;
+      const T* source = x + int64_t(ci0) * xs.c + run_source[k];
+      const uint32_t target = tensor_core::shared_address(dst + run_target[k]);
+      const int channels = cin_g - ci0;  // CHANNELS or more except in a group's last stage
 #pragma unroll
       for (int c = 0; c < CHANNELS; ++c) {
-        const bool fill = run_inside[k] && ci0 + c < cin_g;
-        const T* source = x + int64_t(ci0 + c) * xs.c + run_source[k];
-        tensor_core::cp_async16_zfill(tensor_core::shared_address(dst + c * Win::channel_stride + run_target[k]),
-                                      fill ? source : x, fill);
+        tensor_core::cp_async16_zfill(target + c * Win::channel_stride * int(sizeof(T)), source,
+                                      run_inside[k] && c < channels);
+        source += xs.c;
       }
     }
   }
@@ -165,13 +169,14 @@ struct TilePlace {
 
 template <typename TILE>
 __device__ __forceinline__ TilePlace tile_place(const PhaseBlockArgs& p) {
-  int64_t cta = blockIdx.x;
-  const int tile_c = static_cast<int>(cta % p.tiles_w);
-  cta /= p.tiles_w;
-  const int tile_r = static_cast<int>(cta % p.tiles_h);
-  cta /= p.tiles_h;
-  const int groups = static_cast<int>(p.conv.geometry.groups);
-  return {tile_r * TILE::rows, tile_c * TILE::cols, static_cast<int>(cta % groups), cta / groups};
+  // 32-bit: supported() keeps the CTA count below 2^31.
+  uint32_t cta = blockIdx.x;
+  const uint32_t tiles_w = p.tiles_w, tiles_h = p.tiles_h, groups = static_cast<uint32_t>(p.conv.geometry.groups);
+  const int tile_c = static_cast<int>(cta % tiles_w);
+  cta /= tiles_w;
+  const int tile_r = static_cast<int>(cta % tiles_h);
+  cta /= tiles_h;
+  return {tile_r * TILE::rows, tile_c * TILE::cols, static_cast<int>(cta % groups), int64_t(cta / groups)};
 }
 
 // The CTA's window stager, set up for its tile.

@@ -74,8 +74,9 @@ struct WeightFragments {
   static constexpr int per_thread = (words + kThreads - 1) / kThreads;
   const T* w;  // the group's weights [cin_g][COUT][KH][KW]
   int cin_g, channel_stride;  // channel_stride = COUT KH KW
-  // Per word of the thread: 8 x (offset of its weight in channel 0) + its channel in the stage, or
-  // -1 for a zero word. Fixed for the whole CTA, so a stage costs a load per word.
+  // Per word of the thread, fixed for the whole CTA: 8 x (its weight's offset from the stage's
+  // first channel) + its channel in the stage, or -1 for a zero word (one register per word: the
+  // CTA runs at 80). A stage costs a load per word.
   int place[per_thread];
   uint32_t held[per_thread];
 
@@ -92,16 +93,16 @@ struct WeightFragments {
       const int ew = n / COUT, co = n % COUT, tw = window_offset(ew, dx, TAPS, P);
       const int kh = kStride * th + (eh ^ P), kw = kStride * tw + (ew ^ P);
       const bool live = i < words && n < kStride * COUT && tw >= 0 && tw < TAPS && kh < KH && kw < KW;
-      place[k] = live ? 8 * ((co * KH + kh) * KW + kw) + channel : -1;
+      place[k] = live ? 8 * (channel * channel_stride + (co * KH + kh) * KW + kw) + channel : -1;
     }
   }
 
+  // The words of the stage whose first channel is ci0.
   __device__ __forceinline__ void load(int ci0) {
+    const T* stage_w = w + int64_t(ci0) * channel_stride;
 #pragma unroll
-    for (int k = 0; k < per_thread; ++k) {
-      const int ci = ci0 + (place[k] & 7);
-      held[k] = place[k] >= 0 && ci < cin_g ? weight_word(load_readonly(w + int64_t(ci) * channel_stride + (place[k] >> 3))) : 0u;
-    }
+    for (int k = 0; k < per_thread; ++k)
+      held[k] = place[k] >= 0 && ci0 + (place[k] & 7) < cin_g ? weight_word(load_readonly(stage_w + (place[k] >> 3))) : 0u;
   }
   __device__ __forceinline__ void store(uint32_t* dst) const {
 #pragma unroll
@@ -129,6 +130,7 @@ struct Layout {
 // float32: each value of the stage rounded to TF32 in place (padding included: never read).
 __device__ __forceinline__ void round_stage(float* stage, int elements) {
   float4* v = reinterpret_cast<float4*>(stage);
+#pragma unroll 1
   for (int i = threadIdx.x; i < elements / 4; i += kThreads) {
     float4 q = v[i];
     q.x = __uint_as_float(tensor_core::to_tf32(q.x));
@@ -179,8 +181,10 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
   }
 }
 
+// 3 CTAs per SM (80 registers) for 16-bit types with 16-byte rows; float32 (whose in-place rounding
+// needs more registers: 28-32 bytes spilled at 80) and the element-by-element copy stay at 2.
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>
-__global__ void __launch_bounds__(kThreads, VectorRows ? 3 : 2)
+__global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float>::value ? 3 : 2)
     phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
   using L = Layout<T, TAPS, P, COUT>;
   using Win = typename L::Win;
@@ -275,10 +279,14 @@ __global__ void __launch_bounds__(kThreads, VectorRows ? 3 : 2)
     const int oh = oh0 + row, ow = ow0 + run * kVector;
     if (oh >= Ho || ow >= Wo) continue;
     const float bias_v = bias != nullptr ? to_acc(load_readonly(bias + channel0 + co)) : 0.0f;
-    const float* src = out_tile + co * L::out_plane + row * L::out_cols + run * kVector;
+    const float4* src = reinterpret_cast<const float4*>(out_tile + co * L::out_plane + row * L::out_cols + run * kVector);
     T values[kVector];
 #pragma unroll
-    for (int k = 0; k < kVector; ++k) values[k] = from_acc<T>(src[k] + bias_v);
+    for (int k = 0; k < kVector / 4; ++k) {
+      const float4 v = src[k];
+      values[4 * k] = from_acc<T>(v.x + bias_v), values[4 * k + 1] = from_acc<T>(v.y + bias_v);
+      values[4 * k + 2] = from_acc<T>(v.z + bias_v), values[4 * k + 3] = from_acc<T>(v.w + bias_v);
+    }
     T* dst = out + (channel0 + co) * os.c + int64_t(oh) * os.h;
     if (vector_rows && ow + kVector <= Wo) {
       *reinterpret_cast<uint4*>(dst + ow) = *reinterpret_cast<const uint4*>(values);
