@@ -43,9 +43,10 @@ struct Tile {
 // The tile's input window in shared memory, per channel, in the input's type. Its rows start
 // `shift` (< kVector) elements before the window so that 16-byte runs of aligned input rows land
 // 16-byte aligned (shift = 0 where rows are copied element by element). Channels are
-// channel_stride elements apart, padded to 8 mod 32 words: the tensor-core kernel's fragments read
-// 4 channels x 8 consecutive columns, which then fall in 32 different banks.
-template <typename T, int TAPS, int P, typename TILE>
+// channel_stride elements apart, padded to SPREAD mod 32 words: the tensor-core body's fragments
+// read 8 consecutive columns of 4 channels 32 / SPREAD apart (8: channels t, 4: channels 2t, 2t + 1
+// of 16-bit pairs), which then fall in different banks.
+template <typename T, int TAPS, int P, typename TILE, int SPREAD = 8>
 struct Window {
   static constexpr int kVector = 16 / sizeof(T);
   static constexpr int rows = TILE::rows + P + TAPS - 1;
@@ -53,7 +54,7 @@ struct Window {
   static constexpr int vectors = (cols + kVector - 1) / kVector + 1;  // 16-byte runs per row, shifted
   static constexpr int row_stride = vectors * kVector;
   static constexpr int unpadded_words = rows * row_stride * int(sizeof(T)) / 4;
-  static constexpr int channel_words = unpadded_words + (8 - unpadded_words % 32 + 32) % 32;
+  static constexpr int channel_words = unpadded_words + (SPREAD - unpadded_words % 32 + 32) % 32;
   static constexpr int channel_stride = channel_words * 4 / int(sizeof(T));
 };
 
@@ -69,10 +70,10 @@ struct PhaseBlockArgs {
 
 // Copies CHANNELS channels of the tile's input window into shared memory. Values outside the input
 // and channels past the group are zero, so the math needs no bounds.
-template <typename T, int TAPS, int P, typename TILE, int CHANNELS>
+template <typename T, int TAPS, int P, typename TILE, int CHANNELS, int SPREAD = 8>
 struct WindowStager {
   using Element = T;
-  using Win = Window<T, TAPS, P, TILE>;
+  using Win = Window<T, TAPS, P, TILE, SPREAD>;
   static constexpr int kThreads = TILE::threads;
   static constexpr int kRowsPerStage = CHANNELS * Win::rows;
   static constexpr int kWarps = kThreads / 32;

@@ -48,17 +48,26 @@ constexpr int kWarpCols = 16;  // block columns per warp: the M of one fragment
 using MmaTile = Tile<kMmaTileRows, kMmaTileCols, kThreads>;
 static_assert(kMmaTileRows * kMmaTileCols == kWarpRows * kWarpCols * (kThreads / 32), "a warp per 4 x 16 blocks");
 constexpr int kWarpsPerRow = kMmaTileCols / kWarpCols;
-constexpr int kStageChannels = 8;  // the K of one m16n8k8 TF32 step
 constexpr int kStages = 2;
 
-// A operand word of a staged value: TF32 bits (float32 values are rounded in the stage already;
-// 16-bit values widen exactly).
-__device__ __forceinline__ uint32_t operand_word(float v) { return __float_as_uint(v); }
-__device__ __forceinline__ uint32_t operand_word(__half v) { return __float_as_uint(__half2float(v)); }
-__device__ __forceinline__ uint32_t operand_word(__nv_bfloat16 v) { return uint32_t(__bfloat16_as_ushort(v)) << 16; }
-// B operand word of a weight: float32 rounded to TF32 (round to nearest); 16-bit values exact.
-__device__ __forceinline__ uint32_t weight_word(float v) { return tensor_core::to_tf32(v); }
-template <typename T> __device__ __forceinline__ uint32_t weight_word(T v) { return operand_word(v); }
+// Operand words. float32: one TF32 value per word, mma m16n8k8, K steps of 8 channels; the stage is
+// rounded to TF32 in place (round_stage). bf16 / fp16: a word pairs the values of channels c and
+// c + 1 at one pixel (the low half c), mma m16n8k16, K steps of 16 channels.
+template <typename T>
+struct Operand {
+  static constexpr int pack = std::is_same<T, float>::value ? 1 : 2;  // channels per word
+  static constexpr int stage_channels = 8 * pack;                     // one mma's K
+  // Channel stride mod 32 words: lane t's channel (pack t) lands 8 t banks from lane 0's.
+  static constexpr int spread = 8 / pack;
+};
+
+// The word of channels c (and c + 1 for 16-bit types) at `at`, channels `cs` elements apart.
+__device__ __forceinline__ uint32_t operand_word(const float* at, int) { return __float_as_uint(*at); }
+template <typename T> __device__ __forceinline__ uint32_t operand_word(const T* at, int cs) {
+  return tensor_core::make_word<false>(at[0], at[cs]);
+}
+__device__ __forceinline__ uint32_t weight_word(float lo, float) { return tensor_core::to_tf32(lo); }
+template <typename T> __device__ __forceinline__ uint32_t weight_word(T lo, T hi) { return tensor_core::make_word<false>(lo, hi); }
 
 // The B fragments of one stage. Combo (e_h, t_h, d_x): output row phase e_h, tap row t_h, window
 // column offset d_x. B[k][n] is the weight of channel k of the stage for output column phase
@@ -70,13 +79,14 @@ template <typename T, int TAPS, int P, int COUT>
 struct WeightFragments {
   static constexpr int kOffsets = P + TAPS;  // window offsets per axis
   static constexpr int kCombos = kStride * TAPS * kOffsets;
+  static constexpr int kPack = Operand<T>::pack;
   static constexpr int words = kCombos * 64;
   static constexpr int per_thread = (words + kThreads - 1) / kThreads;
   const T* w;  // the group's weights [cin_g][COUT][KH][KW]
   int cin_g, channel_stride;  // channel_stride = COUT KH KW
-  // Per word of the thread, fixed for the whole CTA: 8 x (its weight's offset from the stage's
-  // first channel) + its channel in the stage, or -1 for a zero word (one register per word: the
-  // CTA runs at 80). A stage costs a load per word.
+  // Per word of the thread, fixed for the whole CTA: 16 x (its first weight's offset from the
+  // stage's first channel) + that weight's channel in the stage, or -1 for a zero word (one
+  // register per word: the 16-bit CTAs run at 80). A stage costs a load per weight.
   int place[per_thread];
   uint32_t held[per_thread];
 
@@ -89,11 +99,12 @@ struct WeightFragments {
       const int i = threadIdx.x + k * kThreads;
       const int q = i / 64, lane = (i / 2) % 32, j = i % 2;
       const int dx = q % kOffsets, th = (q / kOffsets) % TAPS, eh = q / (kOffsets * TAPS);
-      const int n = lane / 4, channel = lane % 4 + 4 * j;  // b0: k = t, b1: k = t + 4; n = g
+      // b0: k = t (TF32) or 2t, 2t + 1 (16-bit); b1: 4 pack further; n = g.
+      const int n = lane / 4, channel = kPack * (lane % 4) + 4 * kPack * j;
       const int ew = n / COUT, co = n % COUT, tw = window_offset(ew, dx, TAPS, P);
       const int kh = kStride * th + (eh ^ P), kw = kStride * tw + (ew ^ P);
       const bool live = i < words && n < kStride * COUT && tw >= 0 && tw < TAPS && kh < KH && kw < KW;
-      place[k] = live ? 8 * (channel * channel_stride + (co * KH + kh) * KW + kw) + channel : -1;
+      place[k] = live ? 16 * (channel * channel_stride + (co * KH + kh) * KW + kw) + channel : -1;
     }
   }
 
@@ -101,8 +112,13 @@ struct WeightFragments {
   __device__ __forceinline__ void load(int ci0) {
     const T* stage_w = w + int64_t(ci0) * channel_stride;
 #pragma unroll
-    for (int k = 0; k < per_thread; ++k)
-      held[k] = place[k] >= 0 && ci0 + (place[k] & 7) < cin_g ? weight_word(load_readonly(stage_w + (place[k] >> 3))) : 0u;
+    for (int k = 0; k < per_thread; ++k) {
+      const int ci = ci0 + (place[k] & 15);
+      const T* at = stage_w + (place[k] >> 4);
+      const T lo = place[k] >= 0 && ci < cin_g ? load_readonly(at) : T(0.0f);
+      const T hi = kPack == 2 && place[k] >= 0 && ci + 1 < cin_g ? load_readonly(at + channel_stride) : T(0.0f);
+      held[k] = weight_word(lo, hi);
+    }
   }
   __device__ __forceinline__ void store(uint32_t* dst) const {
 #pragma unroll
@@ -115,9 +131,10 @@ struct WeightFragments {
 
 template <typename T, int TAPS, int P, int COUT>
 struct Layout {
-  using Win = Window<T, TAPS, P, MmaTile>;
+  using Win = Window<T, TAPS, P, MmaTile, Operand<T>::spread>;
   using Weights = WeightFragments<T, TAPS, P, COUT>;
-  static constexpr int stage_elements = kStageChannels * Win::channel_stride;
+  static constexpr int stage_channels = Operand<T>::stage_channels;
+  static constexpr int stage_elements = stage_channels * Win::channel_stride;
   // The output tile after the loop, as float [co][row][column]; planes 8 words apart in the banks.
   static constexpr int out_rows = kStride * MmaTile::rows, out_cols = kStride * MmaTile::cols;
   static constexpr int out_plane = out_rows * out_cols + 8;
@@ -163,9 +180,11 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
 #pragma unroll
     for (int wr = 0; wr < kWarpRows + kOffsets - 1; ++wr) {  // window row, from the warp's first
       const T* at = a + wr * rs + dx;
-      // m16n8k8 A: a0 (m = g, k = t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4).
-      const uint32_t frag[4] = {operand_word(at[0]), operand_word(at[8]), operand_word(at[4 * cs]),
-                                operand_word(at[4 * cs + 8])};
+      // A, in words: a0 (m = g, k = t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4); word k holds
+      // channel k (TF32) or channels 2k, 2k + 1 (16-bit).
+      constexpr int kUpper = 4 * Operand<T>::pack * cs;
+      const uint32_t frag[4] = {operand_word(at, cs), operand_word(at + 8, cs), operand_word(at + kUpper, cs),
+                                operand_word(at + kUpper + 8, cs)};
 #pragma unroll
       for (int r = 0; r < kWarpRows; ++r) {
         const int dy = wr - r;
@@ -174,7 +193,7 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
         for (int eh = 0; eh < kStride; ++eh) {
           const int th = window_offset(eh, dy, TAPS, P);  // the tap row that reads offset dy
           if (th < 0 || th >= TAPS) continue;
-          tensor_core::mma(acc[r][eh], frag, b[eh][th][0], b[eh][th][1], float());
+          tensor_core::mma(acc[r][eh], frag, b[eh][th][0], b[eh][th][1], T());
         }
       }
     }
@@ -195,7 +214,8 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
   const ConvArgs& a = p.conv;
   const ConvTransposeGeometry& g = a.geometry;
   const TilePlace place = tile_place<MmaTile>(p);
-  auto window = make_window_stager<WindowStager<T, TAPS, P, MmaTile, kStageChannels>>(p, place);
+  constexpr int kStageChannels = L::stage_channels;
+  auto window = make_window_stager<WindowStager<T, TAPS, P, MmaTile, kStageChannels, Operand<T>::spread>>(p, place);
   if constexpr (VectorRows) window.plan_runs();
   typename L::Weights weights;
   weights.plan(static_cast<int>(g.h.kernel), static_cast<int>(g.w.kernel));
@@ -204,7 +224,7 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, fg = lane / 4, ft = lane % 4;
   const int warp_row0 = (warp / kWarpsPerRow) * kWarpRows, warp_col0 = (warp % kWarpsPerRow) * kWarpCols;
-  const int a_origin = ft * Win::channel_stride + warp_row0 * Win::row_stride + p.shift + warp_col0 + fg;
+  const int a_origin = Operand<T>::pack * ft * Win::channel_stride + warp_row0 * Win::row_stride + p.shift + warp_col0 + fg;
   // acc[r][e_h]: block row warp_row0 + r, output row phase e_h; C: m = block column, n = (e_w, co).
   float acc[kWarpRows][kStride][4];
 #pragma unroll
