@@ -6,21 +6,23 @@
 // and scheduler): 256 multiply-adds per output, 3.2 GFLOP, against a copy floor of 0.053 ms in
 // float32 and 0.027 in 16-bit. mma.sync has the rate to spare even with most of its N empty.
 //
-// The GEMM. Per output row phase e_h, a block row of 16 consecutive blocks is an m16n8k8 TF32
-// fragment: M = the 16 blocks, K = 8 input channels, N = (output column phase e_w, channel co),
-// 2 COUT <= 8 of the 8 columns live. Every tap is the staged window at a shifted address, so one A
-// fragment (4 words per lane) per window row and column offset feeds every block row and e_h that
-// reads it: a warp owns 4 block rows x 16 blocks, reads 6 x 3 fragments per 8 channels (T = 2,
-// P = 1) and issues 48 mma on them. B (weights) is per (e_h, tap row, column offset): 12 fragments
-// per 8 channels, packed in fragment order once per stage.
+// The GEMM. Per output row phase e_h, a block row of 16 consecutive blocks is an mma fragment:
+// M = the 16 blocks, K = input channels (8 per m16n8k8 TF32 step, 16 per m16n8k16 bf16/fp16 step),
+// N = (output column phase e_w, channel co), 2 COUT <= 8 of the 8 columns live. Every tap is the
+// staged window at a shifted address, so one A fragment per window row and column offset feeds
+// every block row and e_h that reads it: a warp owns 4 block rows x 16 blocks, reads 6 x 3
+// fragments per K step (T = 2, P = 1) and issues 48 mma on them. B (weights) is per (e_h, tap row,
+// column offset): 12 fragments per K step, packed in fragment order once per stage.
 //
-// Why TF32 for the 16-bit types too: a bf16 or fp16 value is exact in TF32, so the products are the
-// same as a 16-bit mma's and K steps stay 8 channels wide, read one channel per word straight from
-// the input-typed stage (a 16-bit mma's K pairs would need the window re-laid out channel-pair by
-// channel-pair). float32 values are rounded to TF32 (round to nearest, as cvt.rna) in place once
-// per stage rather than per fragment load: each value is read by up to 9 fragments.
+// Operands. The stage keeps the input's type, one channel's rows after another (cp.async copies
+// rows). float32: a word is one value, rounded to TF32 (round to nearest, as cvt.rna) in place once
+// per stage rather than per fragment load (each value is read by up to 9 fragments). bf16 / fp16:
+// a word pairs channels c and c + 1 at one pixel, built from two 16-bit loads (channel strides are
+// padded so that those loads fall in different banks). Session 9 first ran the 16-bit types on TF32
+// mma too (exact: their values are TF32 values), one 16-bit load and a shift per value; the pairs
+// halve the mma and cut the warp instructions by 23% (run 84).
 //
-// Pipeline: two stages of 8 channels (16-byte cp.async runs where the input rows allow, else the
+// Pipeline: two stages of one K step (16-byte cp.async runs where the input rows allow, else the
 // element-by-element copy at the top of the stage); the next stage is copied and its B fragments
 // loaded into registers during this stage's mma. Epilogue: the accumulators go through shared memory
 // so that output rows leave as 16-byte stores, bias added and cast.
@@ -28,9 +30,9 @@
 // Occupancy over depth: the kernel is latency-bound (ncu, run 77: 0.4-0.5 issued instructions per
 // scheduler with 4 warps each, DRAM 27-38% busy). 3 CTAs per SM (80 registers, the column offset
 // outermost in the mma loop so only its B fragments are live) with two stages ran 10% faster than
-// 2 CTAs with three or four stages (runs 77-78). 16-byte-row variants only: the element-by-element
-// copy holds a batch of rows in registers and stays at 2 CTAs rather than spill.
-// Measured (H100, dcgan_64to3, run 80): TF32 0.101 ms, bf16 / fp16 0.062 ms (the FFMA body: 0.111
+// 2 CTAs with three or four stages (runs 77-78). float32 (its rounding pass spilled at 80 registers
+// and then ran 3% slower, run 83) and the element-by-element copy stay at 2 CTAs.
+// Measured (H100, dcgan_64to3, run 84): TF32 0.099 ms, bf16 0.057, fp16 0.055 (the FFMA body: 0.111
 // in every mode; cuDNN 0.34 / 0.37).
 #include <type_traits>
 
