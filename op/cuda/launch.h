@@ -46,9 +46,10 @@ cudaError_t launch_direct(const ConvArgs& args, cudaStream_t stream);
 
 // Phase-block kernel (phase_block.cu, phase_block_mma.cu): stride 2 x 2, dilation 1, kernels up to
 // 4 x 4, at most 4 output channels per group, float32/16-bit. All four phases of 2 x 2 output
-// blocks come from the input window they share: mma.sync TF32 for bf16/fp16 and for float32 when
-// args.allow_tf32, FFMA for full float32. preferred(): supported, at most half of the zero-padded
-// taps wasted (2x2, 3x3, 4x4 kernels; not 1x1) and at least one wave of 132 FFMA tiles.
+// blocks come from the input window they share: mma.sync for float32 when args.allow_tf32 (TF32)
+// and for bf16/fp16 groups of at least 8 input channels, FFMA otherwise. preferred(): supported, at
+// most half of the zero-padded taps wasted (2x2, 3x3, 4x4 kernels; not 1x1) and at least one wave
+// of 132 FFMA tiles.
 bool phase_block_supported(const ConvArgs& args);
 bool phase_block_preferred(const ConvArgs& args);
 cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream);

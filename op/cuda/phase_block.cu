@@ -1,8 +1,9 @@
 // Phase-block kernel: stride 2 x 2, dilation 1, kernels up to 4 x 4, at most 4 output channels per
 // group (the RGB heads of image generators: DCGAN's last 4x4/s2 layer and its kin). This file: the
 // public entry points and the FFMA body, which runs float32 at full accuracy (TF32 off, or fewer than
-// 16 input channels per group); bf16, fp16 and TF32 go to the tensor-core body
-// (phase_block_mma.cu). The window geometry both share is in phase_block.cuh.
+// 16 input channels per group) and 16-bit groups of fewer than 8 input channels; TF32 and the other
+// 16-bit layers go to the tensor-core body (phase_block_mma.cu). The window geometry both share is
+// in phase_block.cuh.
 //
 // Why a kernel of its own. With stride 2 and dilation 1, output o = 2b + e (block b, e in {0, 1})
 // is phase r = (e + p) mod 2 and reads input i = b + floor((e + p) / 2) - t through tap
@@ -23,8 +24,7 @@
 // 4 + P + T - 1 values (float32: aligned 16-byte loads) and the weights as COUT 16-byte vectors per
 // window value, at one address for the whole warp (a broadcast). Its 8 consecutive outputs per row
 // and channel start 8-aligned: NCHW rows whose width is a multiple of 16 bytes get 16-byte stores.
-// Accuracy: float32 FMAs (the strict float32 bar). The body is written for any element type; only
-// float32 is instantiated.
+// Accuracy: float32 FMAs (the strict float32 bar) in every dtype.
 // Measured (H100, dcgan_64to3, docs/cuda-kernels.md): 0.111 ms (cuDNN 0.34; the streaming kernel
 // 0.39), also in bf16/fp16 until session 9 gave those and TF32 the tensor-core body.
 #include <type_traits>
@@ -247,32 +247,55 @@ __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_c
   }
 }
 
-template <int TAPS, int P, int COUT>
+template <typename T, int TAPS, int P, int COUT>
 cudaError_t launch_typed(const PhaseBlockArgs& p, cudaStream_t stream) {
   const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, FmaTile::rows, FmaTile::cols));
-  if (p.vector_rows) phase_block_kernel<float, TAPS, P, COUT, true><<<ctas, kThreads, 0, stream>>>(p);
-  else phase_block_kernel<float, TAPS, P, COUT, false><<<ctas, kThreads, 0, stream>>>(p);
+  if (p.vector_rows) phase_block_kernel<T, TAPS, P, COUT, true><<<ctas, kThreads, 0, stream>>>(p);
+  else phase_block_kernel<T, TAPS, P, COUT, false><<<ctas, kThreads, 0, stream>>>(p);
   return cudaGetLastError();
 }
 
-template <int TAPS, int P>
+template <typename T, int TAPS, int P>
 cudaError_t launch_channels(const PhaseBlockArgs& p, cudaStream_t stream) {
   switch (p.conv.geometry.out_channels_per_group()) {
-    case 1: return launch_typed<TAPS, P, 1>(p, stream);
-    case 2: return launch_typed<TAPS, P, 2>(p, stream);
-    case 3: return launch_typed<TAPS, P, 3>(p, stream);
-    case 4: return launch_typed<TAPS, P, 4>(p, stream);
+    case 1: return launch_typed<T, TAPS, P, 1>(p, stream);
+    case 2: return launch_typed<T, TAPS, P, 2>(p, stream);
+    case 3: return launch_typed<T, TAPS, P, 3>(p, stream);
+    case 4: return launch_typed<T, TAPS, P, 4>(p, stream);
   }
   return cudaErrorInvalidValue;
 }
 
-// The FFMA body: float32 at full accuracy (TF32 off, or fewer than 16 input channels per group).
-cudaError_t launch_fma(const ConvArgs& args, cudaStream_t stream) {
+template <typename T>
+cudaError_t launch_fma_typed(const ConvArgs& args, cudaStream_t stream) {
   const ConvTransposeGeometry& g = args.geometry;
-  const PhaseBlockArgs p = make_args<float>(args, FmaTile::rows, FmaTile::cols);
+  const PhaseBlockArgs p = make_args<T>(args, FmaTile::rows, FmaTile::cols);
   const bool odd_padding = g.h.padding % 2 == 1;
-  if (window_taps(g) == 1) return odd_padding ? launch_channels<1, 1>(p, stream) : launch_channels<1, 0>(p, stream);
-  return odd_padding ? launch_channels<2, 1>(p, stream) : launch_channels<2, 0>(p, stream);
+  if (window_taps(g) == 1)
+    return odd_padding ? launch_channels<T, 1, 1>(p, stream) : launch_channels<T, 1, 0>(p, stream);
+  return odd_padding ? launch_channels<T, 2, 1>(p, stream) : launch_channels<T, 2, 0>(p, stream);
+}
+
+// The FFMA body: float32 at full accuracy, and thin groups (use_mma).
+cudaError_t launch_fma(const ConvArgs& args, cudaStream_t stream) {
+  switch (args.dtype) {
+    case DType::Float32: return launch_fma_typed<float>(args, stream);
+    case DType::Float16: return launch_fma_typed<__half>(args, stream);
+    case DType::BFloat16: return launch_fma_typed<__nv_bfloat16>(args, stream);
+    case DType::Float64: break;
+  }
+  return cudaErrorInvalidValue;
+}
+
+// The tensor-core body's K steps are 8 (TF32) or 16 (bf16/fp16) channels: thinner groups multiply
+// mostly zero channels. Measured in bf16 (H100, run 86, `.device/pb_cases2.json`): a depthwise
+// 4x4 / s2 layer ran 0.097 ms there against 0.043 in the FFMA body, an RGB head from 8 channels
+// 0.022 against 0.024. float32 goes to tensor cores only where TF32 is allowed, which the caller
+// allows from 16 channels (conv_transpose2d_cuda.cpp).
+constexpr int64_t kMinMmaChannels16Bit = 8;
+bool use_mma(const ConvArgs& args) {
+  if (args.dtype == DType::Float32) return args.allow_tf32;
+  return args.geometry.in_channels_per_group() >= kMinMmaChannels16Bit;
 }
 
 }  // namespace
@@ -304,11 +327,10 @@ bool phase_block_preferred(const ConvArgs& args) {
   return 2 * g.h.kernel * g.w.kernel >= padded_taps && tiles(g, FmaTile::rows, FmaTile::cols) >= 132;
 }
 
-// Tensor cores for bf16/fp16 (their products are exact in TF32) and for float32 where TF32 is
-// allowed; FFMA for full float32 accuracy.
+// Tensor cores for bf16/fp16 groups of at least 8 input channels and for float32 where TF32 is
+// allowed; FFMA for full float32 accuracy and thinner groups.
 cudaError_t launch_phase_block(const ConvArgs& args, cudaStream_t stream) {
-  if (args.dtype != DType::Float32 || args.allow_tf32) return phase_block::launch_mma(args, stream);
-  return launch_fma(args, stream);
+  return use_mma(args) ? phase_block::launch_mma(args, stream) : launch_fma(args, stream);
 }
 
 }  // namespace cuda
