@@ -160,8 +160,8 @@ __device__ __forceinline__ void round_stage(float* stage, int elements) {
   }
 }
 
-// acc += one stage. `a`: the lane's A origin in the stage (channel t, the warp's first window row,
-// column shift + warp column + g); `b`: the lane's B words of combo 0.
+// acc += one stage. `a`: the lane's A origin in the stage (channel pack t, the warp's first window
+// row, column shift + warp column + g); `b_words`: the lane's B words of combo 0.
 template <typename T, int TAPS, int P, int COUT>
 __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
   using L = Layout<T, TAPS, P, COUT>;
