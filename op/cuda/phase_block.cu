@@ -247,44 +247,18 @@ __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_c
   }
 }
 
-template <typename T, int TAPS, int P, int COUT>
-cudaError_t launch_typed(const PhaseBlockArgs& p, cudaStream_t stream) {
-  const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, FmaTile::rows, FmaTile::cols));
-  if (p.vector_rows) phase_block_kernel<T, TAPS, P, COUT, true><<<ctas, kThreads, 0, stream>>>(p);
-  else phase_block_kernel<T, TAPS, P, COUT, false><<<ctas, kThreads, 0, stream>>>(p);
-  return cudaGetLastError();
-}
-
-template <typename T, int TAPS, int P>
-cudaError_t launch_channels(const PhaseBlockArgs& p, cudaStream_t stream) {
-  switch (p.conv.geometry.out_channels_per_group()) {
-    case 1: return launch_typed<T, TAPS, P, 1>(p, stream);
-    case 2: return launch_typed<T, TAPS, P, 2>(p, stream);
-    case 3: return launch_typed<T, TAPS, P, 3>(p, stream);
-    case 4: return launch_typed<T, TAPS, P, 4>(p, stream);
+template <typename T, int TAPS, int P, int COUT, bool VectorRows>
+struct FmaLaunch {
+  static cudaError_t run(const PhaseBlockArgs& p, cudaStream_t stream) {
+    const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, FmaTile::rows, FmaTile::cols));
+    phase_block_kernel<T, TAPS, P, COUT, VectorRows><<<ctas, kThreads, 0, stream>>>(p);
+    return cudaGetLastError();
   }
-  return cudaErrorInvalidValue;
-}
-
-template <typename T>
-cudaError_t launch_fma_typed(const ConvArgs& args, cudaStream_t stream) {
-  const ConvTransposeGeometry& g = args.geometry;
-  const PhaseBlockArgs p = make_args<T>(args, FmaTile::rows, FmaTile::cols);
-  const bool odd_padding = g.h.padding % 2 == 1;
-  if (window_taps(g) == 1)
-    return odd_padding ? launch_channels<T, 1, 1>(p, stream) : launch_channels<T, 1, 0>(p, stream);
-  return odd_padding ? launch_channels<T, 2, 1>(p, stream) : launch_channels<T, 2, 0>(p, stream);
-}
+};
 
 // The FFMA body: float32 at full accuracy, and thin groups (use_mma).
 cudaError_t launch_fma(const ConvArgs& args, cudaStream_t stream) {
-  switch (args.dtype) {
-    case DType::Float32: return launch_fma_typed<float>(args, stream);
-    case DType::Float16: return launch_fma_typed<__half>(args, stream);
-    case DType::BFloat16: return launch_fma_typed<__nv_bfloat16>(args, stream);
-    case DType::Float64: break;
-  }
-  return cudaErrorInvalidValue;
+  return dispatch<FmaLaunch>(args, FmaTile::rows, FmaTile::cols, stream);
 }
 
 // The tensor-core body's K steps are 8 (TF32) or 16 (bf16/fp16) channels: thinner groups multiply

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "element.cuh"
 #include "launch.h"
@@ -238,6 +239,44 @@ PhaseBlockArgs make_args(const ConvArgs& args, int tile_rows, int tile_cols) {
                   g.w.in % kVector == 0 && reinterpret_cast<uintptr_t>(args.input) % 16 == 0;
   p.shift = p.vector_rows ? ((p.offset_w % kVector) + kVector) % kVector : 0;
   return p;
+}
+
+// Runs Launch<T, TAPS, P, COUT, VECTOR_ROWS>::run(p, stream), p = make_args<T>(args, tile_rows,
+// tile_cols): the call's element type, window taps per axis, padding parity, output channels per
+// group and row layout picked at run time from the compile-time variants every body builds.
+template <template <typename, int, int, int, bool> class Launch, typename T, int TAPS, int P>
+cudaError_t dispatch_channels(const PhaseBlockArgs& p, cudaStream_t stream) {
+  auto run = [&](auto cout) {
+    constexpr int COUT = decltype(cout)::value;
+    return p.vector_rows ? Launch<T, TAPS, P, COUT, true>::run(p, stream) : Launch<T, TAPS, P, COUT, false>::run(p, stream);
+  };
+  switch (p.conv.geometry.out_channels_per_group()) {
+    case 1: return run(std::integral_constant<int, 1>());
+    case 2: return run(std::integral_constant<int, 2>());
+    case 3: return run(std::integral_constant<int, 3>());
+    case 4: return run(std::integral_constant<int, 4>());
+  }
+  return cudaErrorInvalidValue;
+}
+
+template <template <typename, int, int, int, bool> class Launch, typename T>
+cudaError_t dispatch_typed(const ConvArgs& args, int tile_rows, int tile_cols, cudaStream_t stream) {
+  const PhaseBlockArgs p = make_args<T>(args, tile_rows, tile_cols);
+  const bool odd_padding = args.geometry.h.padding % 2 == 1;
+  if (window_taps(args.geometry) == 1)
+    return odd_padding ? dispatch_channels<Launch, T, 1, 1>(p, stream) : dispatch_channels<Launch, T, 1, 0>(p, stream);
+  return odd_padding ? dispatch_channels<Launch, T, 2, 1>(p, stream) : dispatch_channels<Launch, T, 2, 0>(p, stream);
+}
+
+template <template <typename, int, int, int, bool> class Launch>
+cudaError_t dispatch(const ConvArgs& args, int tile_rows, int tile_cols, cudaStream_t stream) {
+  switch (args.dtype) {
+    case DType::Float32: return dispatch_typed<Launch, float>(args, tile_rows, tile_cols, stream);
+    case DType::Float16: return dispatch_typed<Launch, __half>(args, tile_rows, tile_cols, stream);
+    case DType::BFloat16: return dispatch_typed<Launch, __nv_bfloat16>(args, tile_rows, tile_cols, stream);
+    case DType::Float64: break;
+  }
+  return cudaErrorInvalidValue;
 }
 
 }  // namespace phase_block

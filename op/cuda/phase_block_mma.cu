@@ -143,7 +143,8 @@ struct Layout {
   static constexpr size_t ring_bytes = size_t(kStages) * stage_elements * sizeof(T);
   static constexpr size_t weight_bytes = size_t(2) * Weights::words * sizeof(uint32_t);
   static constexpr size_t out_bytes = size_t(COUT) * out_plane * sizeof(float);
-  static constexpr size_t bytes = (ring_bytes > out_bytes ? ring_bytes : out_bytes) + weight_bytes;
+  static constexpr size_t weight_offset = ring_bytes > out_bytes ? ring_bytes : out_bytes;  // the ring, then the output tile
+  static constexpr size_t bytes = weight_offset + weight_bytes;
 };
 
 // float32: each value of the stage rounded to TF32 in place (padding included: never read).
@@ -211,7 +212,7 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
   using Win = typename L::Win;
   extern __shared__ __align__(16) unsigned char shared[];
   T* ring = reinterpret_cast<T*>(shared);
-  uint32_t* weight_stage = reinterpret_cast<uint32_t*>(shared + (L::ring_bytes > L::out_bytes ? L::ring_bytes : L::out_bytes));
+  uint32_t* weight_stage = reinterpret_cast<uint32_t*>(shared + L::weight_offset);
 
   const ConvArgs& a = p.conv;
   const ConvTransposeGeometry& g = a.geometry;
@@ -321,49 +322,24 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
 }
 
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>
-cudaError_t launch_kernel(const PhaseBlockArgs& p, cudaStream_t stream) {
-  constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows>;
-  int64_t limit = 0;
-  const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
-  if (e != cudaSuccess) return e;
-  constexpr size_t bytes = Layout<T, TAPS, P, COUT>::bytes;
-  if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
-  const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
-  kernel<<<ctas, kThreads, bytes, stream>>>(p);
-  return cudaGetLastError();
-}
-
-template <typename T, int TAPS, int P>
-cudaError_t launch_channels(const PhaseBlockArgs& p, cudaStream_t stream) {
-  switch (p.conv.geometry.out_channels_per_group()) {
-    case 1: return p.vector_rows ? launch_kernel<T, TAPS, P, 1, true>(p, stream) : launch_kernel<T, TAPS, P, 1, false>(p, stream);
-    case 2: return p.vector_rows ? launch_kernel<T, TAPS, P, 2, true>(p, stream) : launch_kernel<T, TAPS, P, 2, false>(p, stream);
-    case 3: return p.vector_rows ? launch_kernel<T, TAPS, P, 3, true>(p, stream) : launch_kernel<T, TAPS, P, 3, false>(p, stream);
-    case 4: return p.vector_rows ? launch_kernel<T, TAPS, P, 4, true>(p, stream) : launch_kernel<T, TAPS, P, 4, false>(p, stream);
+struct MmaLaunch {
+  static cudaError_t run(const PhaseBlockArgs& p, cudaStream_t stream) {
+    constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows>;
+    int64_t limit = 0;
+    const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
+    if (e != cudaSuccess) return e;
+    constexpr size_t bytes = Layout<T, TAPS, P, COUT>::bytes;
+    if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
+    const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
+    kernel<<<ctas, kThreads, bytes, stream>>>(p);
+    return cudaGetLastError();
   }
-  return cudaErrorInvalidValue;
-}
-
-template <typename T>
-cudaError_t launch_dtype(const ConvArgs& args, cudaStream_t stream) {
-  const ConvTransposeGeometry& g = args.geometry;
-  const PhaseBlockArgs p = make_args<T>(args, MmaTile::rows, MmaTile::cols);
-  const bool odd_padding = g.h.padding % 2 == 1;
-  if (window_taps(g) == 1)
-    return odd_padding ? launch_channels<T, 1, 1>(p, stream) : launch_channels<T, 1, 0>(p, stream);
-  return odd_padding ? launch_channels<T, 2, 1>(p, stream) : launch_channels<T, 2, 0>(p, stream);
-}
+};
 
 }  // namespace
 
 cudaError_t launch_mma(const ConvArgs& args, cudaStream_t stream) {
-  switch (args.dtype) {
-    case DType::Float32: return launch_dtype<float>(args, stream);
-    case DType::Float16: return launch_dtype<__half>(args, stream);
-    case DType::BFloat16: return launch_dtype<__nv_bfloat16>(args, stream);
-    case DType::Float64: break;
-  }
-  return cudaErrorInvalidValue;
+  return dispatch<MmaLaunch>(args, MmaTile::rows, MmaTile::cols, stream);
 }
 
 }  // namespace phase_block
