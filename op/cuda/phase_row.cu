@@ -10,9 +10,13 @@
 //   - The row's phase on the H axis fixes its H taps and their input rows (at most a few). A row
 //     none of whose taps lands inside the input is bias-only: the CTA fills it with 16-byte stores.
 //   - Otherwise the CTA stages those input rows for every input channel of the group (zero halo on
-//     both sides, so no tap tests bounds). The weights, packed once per call in the workspace as
-//     [group][kh][kw][channel row][out channel], come per chunk of output channels by 16-byte
-//     cp.async, the next chunk's while this one's rows are stored.
+//     both sides, so no tap tests bounds). Rows of whole 16-byte vectors (NCHW input, widths a
+//     multiple of 4 float32 or 8 16-bit values) come by 16-byte cp.async, all in flight at once;
+//     bf16/fp16 land raw in the output-row buffer and are paired into operand words there, TF32 is
+//     rounded in place. Other inputs (channels_last, views) go through registers in batches.
+//   - The weights, packed once per call in the workspace as [group][kh][kw][channel row][out
+//     channel], come by 16-byte cp.async: all output channels at once where that holds as many CTAs
+//     per SM, else per chunk of output channels, the next chunk's while this one's rows are stored.
 //   - Then it walks the W phases. A warp item is a run of 64 positions of one phase x 8 output
 //     channels; lanes take consecutive positions (conflict-free shared loads of the staged rows).
 //   - The channel loop runs on tensor cores where their inputs are exact or allowed (bf16/fp16, and
@@ -25,9 +29,9 @@
 //     interleave there and not in memory. The buffer is written out row by row with 16-byte
 //     streaming stores (each buffer row starts at the same offset modulo 16 bytes as its output row).
 // Output channels go through the buffer in chunks sized so that every warp has work per chunk.
-// Measured (H100, docs/cuda-kernels.md): KernelBench 81 0.381 ms strict float32 (cuDNN 1.43; 74% of
-// the copy floor), 0.376 TF32, 0.300 bf16 (cuDNN 0.95); KernelBench 75 0.484 ms float32 (cuDNN 6.64;
-// 60%; 8 input channels: no TF32), 0.536 bf16 (cuDNN 1.20). The one-pass kernel took 0.67-0.72 ms.
+// Measured (H100, docs/cuda-kernels.md, session 10): KernelBench 81 0.385 ms strict float32 (cuDNN
+// 1.44), 0.378 TF32, 0.264 bf16 (cuDNN 0.95); KernelBench 75 0.473 ms float32 and TF32 (cuDNN 6.66;
+// 62% of the copy floor), 0.428 bf16 (cuDNN 1.20). The one-pass kernel took 0.67-0.72 ms.
 #include <algorithm>
 
 #include "element.cuh"
@@ -64,12 +68,18 @@ struct PhaseRowArgs {
   int stage_pitch;   // words per staged row: stage_width, or for tensor cores 8 mod 32 (no conflicts)
   int runs;          // kRun-wide runs of the longest W phase
   int chunk;         // output channels per chunk: 8, 16, ... kThreads
-  int chunk_shift;   // log2(chunk / 4): 16-byte vectors per weight row
-  int weight_pitch;  // words per staged weight row: chunk, or for tensor cores 8 mod 32
+  bool resident_weights;  // every chunk's weights staged once (where that costs no CTA per SM),
+                          // else one chunk's at a time, the next fetched while this one's rows go out
+  int weight_vectors;     // 16-byte vectors per staged weight row: chunk / 4, or cout_padded / 4
+  int weight_pitch;       // words per staged weight row: 4 * weight_vectors, or for tensor cores 8 or
+                          // 24 mod 32
   int cout_padded;   // output channels per group rounded up to a whole chunk (packed weights)
   const uint32_t* packed_weights;  // [group][kh][kw][channel row][cout_padded] words
   int buffer_stride; // elements of T per buffer row, a multiple of 16 bytes
   int stage_words, weight_words;  // shared-memory regions before the buffer
+  bool copy_stage;   // stage by 16-byte cp.async (unit-stride, 16-byte aligned input rows; halo_left
+                     // and stage_width whole vectors), else through registers
+  int buffer_bytes;  // the output-row buffer, which the 16-bit copy stage also uses for raw rows
 };
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
@@ -200,6 +210,67 @@ __device__ __forceinline__ void stage_input_words(const PhaseRowArgs& p, uint32_
   }
 }
 
+// The copy stage: every live input row of the group straight from global memory by 16-byte
+// cp.async, all in flight at once (the register stages above wait for each batch of loads), zero-
+// filled outside the input. Row r of `rows` (pitch_bytes apart) is channel r % rows_per_tap of live
+// tap r / rows_per_tap; channels past the group's are zero rows. halo_left and stage_width are whole
+// vectors here, so each vector is either wholly left of the input or starts inside it.
+template <typename T>
+__device__ __forceinline__ void copy_input_rows(const PhaseRowArgs& p, uint32_t rows, int pitch_bytes, int rows_per_tap,
+                                                const T* x_image, int live, const int* row_ih, int warp, int lane) {
+  constexpr int kVector = 16 / sizeof(T);
+  const Strides4& xs = p.conv.input_strides;
+  const int cin_g = static_cast<int>(p.conv.geometry.in_channels_per_group());
+  const int W_in = static_cast<int>(p.conv.geometry.w.in);
+  const int vectors = p.stage_width / kVector;
+  for (int row = warp; row < live * rows_per_tap; row += kWarps) {
+    const int tap = row / rows_per_tap, ci = row - tap * rows_per_tap;
+    const bool real = ci < cin_g;
+    const T* src = real ? x_image + ci * xs.c + int64_t(row_ih[tap]) * xs.h : x_image;
+    for (int v = lane; v < vectors; v += 32) {
+      const int iw = v * kVector - p.halo_left;
+      const int inside = real && iw >= 0 ? min(W_in - iw, kVector) : 0;
+      tensor_core::cp_async16_partial(rows + row * pitch_bytes + v * 16, inside > 0 ? src + iw : x_image,
+                                      max(inside, 0) * int(sizeof(T)));
+    }
+  }
+}
+
+// After the copy stage, the tensor cores' operand words in place of raw values: TF32 rounds the
+// staged floats in place (round to nearest, as the register stage does); bf16/fp16 pair raw rows
+// 2w and 2w + 1 (in `raw`, cin_g rows per tap) into word row w, zero past the group's channels.
+template <typename T>
+__device__ __forceinline__ void make_stage_words(const PhaseRowArgs& p, uint32_t* stage, const T* raw, int live) {
+  const int cin_g = static_cast<int>(p.conv.geometry.in_channels_per_group());
+  if constexpr (sizeof(T) == 4) {
+    const int vectors = live * p.channel_rows * p.stage_pitch / 4;
+    for (int i = threadIdx.x; i < vectors; i += kThreads) {
+      uint4 v = reinterpret_cast<const uint4*>(stage)[i];
+      v.x = tensor_core::to_tf32(__uint_as_float(v.x));
+      v.y = tensor_core::to_tf32(__uint_as_float(v.y));
+      v.z = tensor_core::to_tf32(__uint_as_float(v.z));
+      v.w = tensor_core::to_tf32(__uint_as_float(v.w));
+      reinterpret_cast<uint4*>(stage)[i] = v;
+    }
+  } else {
+    const int vectors = p.stage_width / 8;  // 8 columns: one 16-byte raw vector, two of words
+    const int items = live * p.channel_rows * vectors;
+    for (int i = threadIdx.x; i < items; i += kThreads) {
+      const int row = i / vectors, v = i - row * vectors;
+      const int tap = row / p.channel_rows, word = row - tap * p.channel_rows;
+      const uint4 zero = make_uint4(0, 0, 0, 0);
+      const uint4* raw_row = reinterpret_cast<const uint4*>(raw + (tap * cin_g + 2 * word) * p.stage_width) + v;
+      const uint4 lo = 2 * word < cin_g ? raw_row[0] : zero;
+      const uint4 hi = 2 * word + 1 < cin_g ? raw_row[p.stage_width / 8] : zero;
+      uint4* out = reinterpret_cast<uint4*>(stage + row * p.stage_pitch + 8 * v);
+      out[0] = make_uint4(__byte_perm(lo.x, hi.x, 0x5410), __byte_perm(lo.x, hi.x, 0x7632),
+                          __byte_perm(lo.y, hi.y, 0x5410), __byte_perm(lo.y, hi.y, 0x7632));
+      out[1] = make_uint4(__byte_perm(lo.z, hi.z, 0x5410), __byte_perm(lo.z, hi.z, 0x7632),
+                          __byte_perm(lo.w, hi.w, 0x5410), __byte_perm(lo.w, hi.w, 0x7632));
+    }
+  }
+}
+
 // One warp item on tensor cores: the run's 64 positions x 8 output channels of every W phase, as
 // 4 m16n8 tiles (M = positions, N = channels, K = operand words of input channels, 8 per step:
 // mma m16n8k8 TF32 or m16n8k16 bf16/fp16). Lane (g = lane / 4, t = lane % 4) holds positions g and
@@ -209,7 +280,7 @@ __device__ __forceinline__ void stage_input_words(const PhaseRowArgs& p, uint32_
 template <typename T, typename ShiftOf, typename BiasOf>
 __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const uint32_t* stage, const uint32_t* weights,
                                                  uint32_t buffer_address, int live, int run, int co0, int chunk0,
-                                                 int tap_plane, int lane, ShiftOf shift_of, BiasOf bias_of) {
+                                                 int weight0, int tap_plane, int lane, ShiftOf shift_of, BiasOf bias_of) {
   constexpr int kTiles = kRun / 16;
   const int g = lane / 4, t = lane % 4;
   const ConvTransposeGeometry& geometry = p.conv.geometry;
@@ -241,7 +312,7 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
       for (int jw = 0; jw < col_phase.count; ++jw) {
         const int kw = col_phase.first_tap + jw * p.w.tap_step;
         const uint32_t* x_words = stage + tap * tap_plane + t * p.stage_pitch - jw * p.w.input_step;
-        const uint32_t* w_words = weights + ((tap * KW + kw) * p.channel_rows + t) * p.weight_pitch + co0 - chunk0 + g;
+        const uint32_t* w_words = weights + ((tap * KW + kw) * p.channel_rows + t) * p.weight_pitch + co0 - weight0 + g;
         for (int step = 0; step < p.channel_rows; step += 8) {
           const uint32_t b0 = w_words[step * p.weight_pitch], b1 = w_words[(step + 4) * p.weight_pitch];
 #pragma unroll
@@ -271,10 +342,14 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
   }
 }
 
-// At most 128 registers: 4 CTAs of kThreads per SM. (With __launch_bounds__(kThreads) alone nvcc 13
-// held the 16-bit variants to 96 registers and spilled.)
+// Register caps: float32 at 128 (4 CTAs of kThreads per SM), 16-bit at 96 (5 CTAs where shared
+// memory allows). Measured on the H100 (session 10): 16-bit KernelBench 81 0.281 -> 0.264 ms and 75
+// 0.448 -> 0.428 at 96, while float32 lost 2-5% there (81 fp32 0.385 -> 0.403); 80 was slower for
+// both. The kernel issues 2.8 instructions per cycle and SM (ncu), so more warps help only a little.
+template <typename T> constexpr int max_registers() { return sizeof(T) == 2 ? 96 : 128; }
+
 template <typename T, bool kTensorCores>
-__global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
+__global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowArgs p) {
   constexpr int kVector = 16 / sizeof(T);
   extern __shared__ int4 shared_words[];
   uint32_t* stage = reinterpret_cast<uint32_t*>(shared_words);  // [row tap][channel row][stage_pitch]
@@ -337,9 +412,9 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   const int rows_per_tap = KW * p.channel_rows;
   const uint32_t* group_weights = p.packed_weights + int64_t(group) * KH * rows_per_tap * p.cout_padded;
   auto fetch_weights = [&](int chunk0, uint32_t* dst) {
-    const int vectors = (live * rows_per_tap) << p.chunk_shift;
+    const int vectors = live * rows_per_tap * p.weight_vectors;
     for (int v = threadIdx.x; v < vectors; v += kThreads) {
-      const int row = v >> p.chunk_shift, part = v & ((1 << p.chunk_shift) - 1);
+      const int row = v / p.weight_vectors, part = v - row * p.weight_vectors;
       const int tap = row / rows_per_tap;
       const uint32_t* src =
           group_weights + (int64_t(row_kh[tap]) * rows_per_tap + row - tap * rows_per_tap) * p.cout_padded + chunk0 +
@@ -350,10 +425,23 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   };
   fetch_weights(0, weights);
 
-  // Stage the live input rows of every input channel as float, zero halo included.
+  // Stage the live input rows of every input channel, zero halo included.
   const T* x_image = static_cast<const T*>(p.conv.input) + n * p.conv.input_strides.n +
                      int64_t(group) * cin_g * p.conv.input_strides.c;
-  if constexpr (kTensorCores) {
+  if (p.copy_stage) {
+    // 16-bit words pair two channels, which a copy can't: their raw rows go to the buffer first.
+    constexpr bool kRaw = kTensorCores && sizeof(T) == 2;
+    const int rows_per_tap = kTensorCores && !kRaw ? p.channel_rows : cin_g;
+    const int pitch_bytes = kRaw ? p.stage_width * int(sizeof(T)) : p.stage_pitch * 4;
+    copy_input_rows<T>(p, kRaw ? buffer_address : shared_address(stage), pitch_bytes, rows_per_tap, x_image, live,
+                       row_ih, warp, lane);
+    cp_async_commit();
+    if constexpr (kTensorCores) {
+      cp_async_wait_all();
+      __syncthreads();
+      make_stage_words<T>(p, stage, buffer, live);
+    }
+  } else if constexpr (kTensorCores) {
     if (p.conv.input_strides.w == 1) stage_input_words<T, true>(p, stage, x_image, live, row_ih, warp, lane);
     else stage_input_words<T, false>(p, stage, x_image, live, row_ih, warp, lane);
   } else {
@@ -365,6 +453,7 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
   const int Sw = static_cast<int>(g.w.stride), pad_w = static_cast<int>(g.w.padding);
   const int tap_plane = p.channel_rows * p.stage_pitch;  // stage words per live tap
   for (int chunk0 = 0; chunk0 < cout_g; chunk0 += p.chunk) {
+    const int weight0 = p.resident_weights ? 0 : chunk0;  // the staged weights' first channel
     cp_async_wait_all();
     __syncthreads();  // this chunk's weights (and the stage) in, the previous chunk's stores read
     // Warp items: (run of one W phase, 8 output channels); each walks every phase of its run.
@@ -373,7 +462,7 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
       const int run = item / channel_items;
       const int co0 = chunk0 + (item % channel_items) * kChannels;
       if constexpr (kTensorCores) {
-        tensor_core_item<T>(p, stage, weights, buffer_address, live, run, co0, chunk0, tap_plane, lane,
+        tensor_core_item<T>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane, lane,
                             [&](int co) { return row_shift(row_start(co)); },
                             [&](int co) { return bias_value<T>(p, first_channel + co); });
       } else {
@@ -405,7 +494,7 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
             for (int jw = 0; jw < col_phase.count; ++jw) {
               const int kw = col_phase.first_tap + jw * p.w.tap_step;
               const float* xrow = stage_rows + tap * tap_plane - jw * p.w.input_step;
-              const float* wrow = weight_rows + (tap * KW + kw) * cin_g * p.weight_pitch + co0 - chunk0;
+              const float* wrow = weight_rows + (tap * KW + kw) * cin_g * p.weight_pitch + co0 - weight0;
 #pragma unroll 8
               for (int ci = 0; ci < cin_g; ++ci) {
                 float xv[kPositions];
@@ -436,7 +525,7 @@ __global__ void __maxnreg__(128) phase_row_kernel(const PhaseRowArgs p) {
     __syncthreads();
     // One weight buffer (a second one cost KernelBench 75 a CTA per SM): the next chunk's weights
     // arrive while this chunk's rows are stored.
-    if (chunk0 + p.chunk < cout_g) fetch_weights(chunk0 + p.chunk, weights);
+    if (!p.resident_weights && chunk0 + p.chunk < cout_g) fetch_weights(chunk0 + p.chunk, weights);
     for (int c = warp; c < min(p.chunk, cout_g - chunk0); c += kWarps) {
       const int64_t start = row_start(chunk0 + c);
       const T* row = buffer + c * p.buffer_stride;
@@ -452,6 +541,12 @@ size_t element_size(DType dtype) { return dtype == DType::Float32 ? 4 : 2; }
 
 // Tensor cores where their inputs are exact or allowed: bf16/fp16, and float32 when TF32 is.
 bool uses_tensor_cores(const ConvArgs& args) { return args.dtype != DType::Float32 || args.allow_tf32; }
+
+// CTAs of the kernel one SM holds with `bytes` of dynamic shared memory (H100: 228 KB per SM, 1 KB
+// of it reserved per CTA) and its register cap.
+int64_t ctas_per_sm(int64_t bytes, int registers) {
+  return std::min<int64_t>(65536 / (kThreads * registers), 233472 / (bytes + 1024));
+}
 
 // The launch plan; returns false where the kernel does not apply (see phase_row_supported).
 bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
@@ -483,15 +578,20 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
     highest = std::max<int64_t>(highest, p.w.first_q[r] + count - 1 - taps.input_offset);
   }
   if (highest - lowest + 1 > kSharedBudget) return false;  // one staged row alone would not fit
-  p.halo_left = static_cast<int>(-lowest);
-  p.stage_width = static_cast<int>(highest - lowest + 1);
+  // The copy stage takes whole 16-byte vectors of unit-stride rows that start 16-byte aligned.
+  const int64_t elem = element_size(args.dtype), vector = 16 / elem;
+  const Strides4& xs = args.input_strides;
+  p.copy_stage = xs.w == 1 && reinterpret_cast<uintptr_t>(args.input) % 16 == 0 && xs.h % vector == 0 &&
+                 xs.c % vector == 0 && xs.n % vector == 0;
+  const int64_t align = p.copy_stage ? vector : 1;
+  p.halo_left = static_cast<int>(round_up(-lowest, align));
+  p.stage_width = static_cast<int>(round_up(p.halo_left + highest + 1, align));
   p.runs = static_cast<int>((longest + kRun - 1) / kRun);
 
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   if (cin_g > 4096) return false;  // could never be staged (and keeps the sizes below in range)
   // Output channels per chunk: a power of two from 8 to kThreads (so that it divides kThreads),
   // enough for one warp item per warp, fewer where shared memory would hold fewer CTAs.
-  const int64_t elem = element_size(args.dtype);
   p.buffer_stride = static_cast<int>(round_up(g.w.out + 16 / elem, 16 / elem));
   // Tensor cores: rows of operand words (8 per mma k-step, zero-padded), pitches of 8 mod 32 words
   // so that a fragment's 4 rows x 8 positions (or channels) fall in 32 different banks.
@@ -499,31 +599,44 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   const int64_t values = tensor_cores && args.dtype != DType::Float32 ? 2 : 1;
   p.channel_rows = static_cast<int>(tensor_cores ? round_up((cin_g + values - 1) / values, 8) : cin_g);
   p.stage_pitch = tensor_cores ? static_cast<int>(round_up(p.stage_width + 24, 32) - 24) : p.stage_width;
-  auto weight_pitch = [&](int64_t chunk) { return tensor_cores && chunk > kChannels ? chunk + 8 : chunk; };
-  const int64_t stage_words = round_up(int64_t(p.row_taps) * p.channel_rows * p.stage_pitch, 4);
-  auto weight_words = [&](int64_t chunk) {
-    return int64_t(p.row_taps) * g.w.kernel * p.channel_rows * weight_pitch(chunk);
+  // Weight rows of `columns` words; tensor cores read them 8 columns x 4 rows per fragment, so their
+  // pitch is 8 or 24 mod 32 (conflict-free) past the first 8 columns.
+  auto weight_pitch = [&](int64_t columns) {
+    return tensor_cores && columns > kChannels ? round_up(columns, 16) + 8 : columns;
   };
-  auto bytes = [&](int64_t chunk) { return (stage_words + weight_words(chunk)) * 4 + chunk * p.buffer_stride * elem; };
+  const int64_t stage_words = round_up(int64_t(p.row_taps) * p.channel_rows * p.stage_pitch, 4);
+  auto weight_words = [&](int64_t columns) {
+    return int64_t(p.row_taps) * g.w.kernel * p.channel_rows * weight_pitch(columns);
+  };
+  // The 16-bit copy stage lands raw rows (cin_g per tap) in the buffer before pairing them.
+  const int64_t raw_bytes =
+      p.copy_stage && tensor_cores && elem == 2 ? int64_t(p.row_taps) * cin_g * p.stage_width * elem : 0;
+  auto buffer_bytes = [&](int64_t chunk) { return round_up(std::max(chunk * p.buffer_stride * elem, raw_bytes), 16); };
+  auto bytes = [&](int64_t chunk) { return (stage_words + weight_words(chunk)) * 4 + buffer_bytes(chunk); };
   const int64_t wanted = kChannels * std::max<int64_t>(1, (kWarps + p.runs - 1) / p.runs);
   int64_t chunk = kChannels;
   while (chunk < wanted && chunk < cout_g && chunk < kThreads) chunk *= 2;
   while (chunk > kChannels && bytes(chunk) > kSharedBudget) chunk /= 2;
   if (bytes(chunk) > kSharedBudget) return false;
   p.chunk = static_cast<int>(chunk);
-  p.chunk_shift = 0;
-  while ((4 << p.chunk_shift) < chunk) ++p.chunk_shift;
-  p.weight_pitch = static_cast<int>(weight_pitch(chunk));
   p.cout_padded = static_cast<int>(round_up(cout_g, chunk));
+  // Every chunk's weights at once where that holds as many CTAs per SM: then no chunk waits for a
+  // global round trip (which a chunk's short store phase does not cover).
+  const int64_t resident = (stage_words + weight_words(p.cout_padded)) * 4 + buffer_bytes(chunk);
+  const int registers = args.dtype == DType::Float32 ? max_registers<float>() : max_registers<__half>();
+  p.resident_weights =
+      resident <= kSharedBudget && ctas_per_sm(resident, registers) >= ctas_per_sm(bytes(chunk), registers);
+  const int64_t columns = p.resident_weights ? p.cout_padded : chunk;
+  p.weight_vectors = static_cast<int>(columns / 4);
+  p.weight_pitch = static_cast<int>(weight_pitch(columns));
   p.packed_weights = nullptr;
   p.stage_words = static_cast<int>(stage_words);  // 16-byte aligned regions
-  p.weight_words = static_cast<int>(weight_words(chunk));
+  p.weight_words = static_cast<int>(weight_words(columns));
+  p.buffer_bytes = static_cast<int>(buffer_bytes(chunk));
   return true;
 }
 
-size_t shared_bytes(const PhaseRowArgs& p, DType dtype) {
-  return (size_t(p.stage_words) + p.weight_words) * 4 + size_t(p.chunk) * p.buffer_stride * element_size(dtype);
-}
+size_t shared_bytes(const PhaseRowArgs& p) { return (size_t(p.stage_words) + p.weight_words) * 4 + p.buffer_bytes; }
 
 size_t workspace_bytes(const PhaseRowArgs& p) {
   const ConvTransposeGeometry& g = p.conv.geometry;
@@ -571,7 +684,7 @@ cudaError_t launch_typed(PhaseRowArgs p, void* workspace, cudaStream_t stream) {
   int64_t limit = 0;
   e = raise_dynamic_shared_memory_limit<phase_row_kernel<T, kTensorCores>, true>(&limit);
   if (e != cudaSuccess) return e;
-  const size_t bytes = shared_bytes(p, p.conv.dtype);
+  const size_t bytes = shared_bytes(p);
   if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
   const ConvTransposeGeometry& g = p.conv.geometry;
   const unsigned ctas = static_cast<unsigned>(g.batch * g.groups * g.h.out);

@@ -94,6 +94,11 @@ __device__ __forceinline__ void cp_async16_zfill(uint32_t smem_address, const vo
                "r"(fill ? 16 : 0)
                : "memory");
 }
+// Partial form: copies the first `bytes` (0 to 16) and zero-fills the rest of the 16.
+__device__ __forceinline__ void cp_async16_partial(uint32_t smem_address, const void* global, int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address), "l"(global), "r"(bytes)
+               : "memory");
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 // Waits until at most `Pending` of this thread's committed groups are still in flight.

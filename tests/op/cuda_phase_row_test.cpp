@@ -4,8 +4,9 @@
 // per group (several buffer chunks, channel counts off the 8-wide items), wide rows (several runs
 // per phase) and bias. The op_cuda_phase_row CTest run pins the kernel, so every set that fits goes
 // through it there; sets it declines (channels_last outputs, too many channels to stage) and the
-// automatic choice go elsewhere and are checked all the same. Also KernelBench 75's and 81's
-// layers at a small batch, strict float32.
+// automatic choice go elsewhere and are checked all the same. Half the sets have input rows of
+// whole 16-byte vectors (the cp.async copy stage), half not (the register stage). Also KernelBench
+// 75's and 81's layers at a small batch in every dtype mode.
 #include "cuda_test_support.h"
 
 using namespace tconv_test;
@@ -32,6 +33,8 @@ class PhaseRowSets : public NarrowedSets {
       a.out_channels_per_group = coin(0.3) ? uniform(9, 40) : uniform(1, 8);
       if (coin(0.1)) a.in_channels_per_group = uniform(20, 300);  // up to past what the stage holds
       if (coin(0.2)) a.in_w = uniform(60, 300);                    // several 64-wide runs per phase
+      // Rows of whole 16-byte vectors take the copy stage (cp.async), the rest the register stage.
+      if (coin(0.5)) a.in_w = (a.in_w + 7) / 8 * 8;
       if (coin(0.5)) a.bias_layout = BiasLayout::Contiguous;
       if (a.out_h() >= 1 && a.out_w() >= 1) return a;
     }
@@ -44,13 +47,16 @@ void run(const SweepConfig& config, uint64_t seed) {
   cuda_sweep_narrowed<PhaseRowSets>(config, seed, kSets, "strided sets");
 }
 
-// A public benchmark layer at batch 2, with bias, strict float32.
+// A public benchmark layer at batch 2, with bias, in every dtype mode (its rows are whole 16-byte
+// vectors: the copy stage).
 void check_public_layer(ArgSet a) {
   a.batch = 2;
   a.bias_layout = BiasLayout::Contiguous;
   a.data_seed = 81;
-  const Tensors t = make_tensors(a, at::kFloat, cuda_device());
-  check_float32(a, t, reference(a, t), false);
+  check_layer(a, at::kFloat, false);
+  check_layer(a, at::kFloat, true);
+  check_layer(a, at::kBFloat16, false);
+  check_layer(a, at::kHalf, false);
 }
 
 }  // namespace
