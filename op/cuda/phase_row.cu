@@ -28,6 +28,8 @@
 //   - Results, bias added and cast, go to a shared row buffer at their output columns, so phases
 //     interleave there and not in memory. The buffer is written out row by row with 16-byte
 //     streaming stores (each buffer row starts at the same offset modulo 16 bytes as its output row).
+//     Buffer rows start filled with their channel's bias, so W phases without taps cost nothing
+//     per element.
 // Output channels go through the buffer in chunks sized so that every warp has work per chunk.
 // Measured (H100, docs/cuda-kernels.md, session 10): KernelBench 81 0.385 ms strict float32 (cuDNN
 // 1.44), 0.378 TF32, 0.264 bf16 (cuDNN 0.95); KernelBench 75 0.473 ms float32 and TF32 (cuDNN 6.66;
