@@ -53,8 +53,8 @@ constexpr int kWarpsPerRow = kMmaTileCols / kWarpCols;
 constexpr int kStages = 2;
 
 // Operand words. float32: one TF32 value per word, mma m16n8k8, K steps of 8 channels; the stage is
-// rounded to TF32 in place (round_stage). bf16 / fp16: a word pairs the values of channels c and
-// c + 1 at one pixel (the low half c), mma m16n8k16, K steps of 16 channels.
+// rounded to TF32 in place (tensor_core::round_to_tf32_in_place). bf16 / fp16: a word pairs the
+// values of channels c and c + 1 at one pixel (the low half c), mma m16n8k16, K steps of 16 channels.
 template <typename T>
 struct Operand {
   static constexpr int pack = std::is_same<T, float>::value ? 1 : 2;  // channels per word
@@ -147,19 +147,6 @@ struct Layout {
   static constexpr size_t bytes = weight_offset + weight_bytes;
 };
 
-// float32: each value of the stage rounded to TF32 in place (padding included: never read).
-__device__ __forceinline__ void round_stage(float* stage, int elements) {
-  float4* v = reinterpret_cast<float4*>(stage);
-#pragma unroll 1
-  for (int i = threadIdx.x; i < elements / 4; i += kThreads) {
-    float4 q = v[i];
-    q.x = __uint_as_float(tensor_core::to_tf32(q.x));
-    q.y = __uint_as_float(tensor_core::to_tf32(q.y));
-    q.z = __uint_as_float(tensor_core::to_tf32(q.z));
-    q.w = __uint_as_float(tensor_core::to_tf32(q.w));
-    v[i] = q;
-  }
-}
 
 // acc += one stage. `a`: the lane's A origin in the stage (channel pack t, the warp's first window
 // row, column shift + warp column + g); `b_words`: the lane's B words of combo 0.
@@ -261,7 +248,8 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
       tensor_core::cp_async_commit();
     }
     if constexpr (std::is_same<T, float>::value) {
-      round_stage(stage, L::stage_elements);
+      // Padding included: never read.
+      tensor_core::round_to_tf32_in_place(stage, L::stage_elements, threadIdx.x, kThreads);
       __syncthreads();
     }
     mma_stage<T, TAPS, P, COUT>(acc, stage + a_origin, weight_stage + (s & 1) * L::Weights::words + 2 * lane);

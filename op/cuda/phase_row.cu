@@ -243,15 +243,8 @@ template <typename T>
 __device__ __forceinline__ void make_stage_words(const PhaseRowArgs& p, uint32_t* stage, const T* raw, int live) {
   const int cin_g = static_cast<int>(p.conv.geometry.in_channels_per_group());
   if constexpr (sizeof(T) == 4) {
-    const int vectors = live * p.channel_rows * p.stage_pitch / 4;
-    for (int i = threadIdx.x; i < vectors; i += kThreads) {
-      uint4 v = reinterpret_cast<const uint4*>(stage)[i];
-      v.x = tensor_core::to_tf32(__uint_as_float(v.x));
-      v.y = tensor_core::to_tf32(__uint_as_float(v.y));
-      v.z = tensor_core::to_tf32(__uint_as_float(v.z));
-      v.w = tensor_core::to_tf32(__uint_as_float(v.w));
-      reinterpret_cast<uint4*>(stage)[i] = v;
-    }
+    tensor_core::round_to_tf32_in_place(reinterpret_cast<float*>(stage), live * p.channel_rows * p.stage_pitch,
+                                        threadIdx.x, kThreads);
   } else {
     const int vectors = p.stage_width / 8;  // 8 columns: one 16-byte raw vector, two of words
     const int items = live * p.channel_rows * vectors;

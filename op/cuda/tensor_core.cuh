@@ -30,6 +30,21 @@ __device__ __forceinline__ uint32_t to_tf32(float v) {
   return r;
 }
 
+// Each float of data[0, elements) rounded to TF32 in place (round to nearest; elements a multiple of
+// 4, data 16-byte aligned), the float4 vectors shared out from `thread` in steps of `threads`.
+__device__ __forceinline__ void round_to_tf32_in_place(float* data, int elements, int thread, int threads) {
+  float4* v = reinterpret_cast<float4*>(data);
+#pragma unroll 1
+  for (int i = thread; i < elements / 4; i += threads) {
+    float4 q = v[i];
+    q.x = __uint_as_float(to_tf32(q.x));
+    q.y = __uint_as_float(to_tf32(q.y));
+    q.z = __uint_as_float(to_tf32(q.z));
+    q.w = __uint_as_float(to_tf32(q.w));
+    v[i] = q;
+  }
+}
+
 // A word of the A or B operand built from the values of channels k and k+1 (k+1 unused for
 // float32). Split (3xTF32): the full float32 bits, split after the fragment loads (split_tf32).
 template <bool Split> __device__ __forceinline__ uint32_t make_word(float lo, float) {
@@ -88,16 +103,14 @@ __device__ __forceinline__ void cp_async16(uint32_t smem_address, const void* gl
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_address), "l"(global)
                : "memory");
 }
-// Zero-filling form: copies 16 bytes when `fill`, else writes 16 zero bytes and reads nothing.
-__device__ __forceinline__ void cp_async16_zfill(uint32_t smem_address, const void* global, bool fill) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address), "l"(global),
-               "r"(fill ? 16 : 0)
-               : "memory");
-}
 // Partial form: copies the first `bytes` (0 to 16) and zero-fills the rest of the 16.
 __device__ __forceinline__ void cp_async16_partial(uint32_t smem_address, const void* global, int bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address), "l"(global), "r"(bytes)
                : "memory");
+}
+// Zero-filling form: copies 16 bytes when `fill`, else writes 16 zero bytes and reads nothing.
+__device__ __forceinline__ void cp_async16_zfill(uint32_t smem_address, const void* global, bool fill) {
+  cp_async16_partial(smem_address, global, fill ? 16 : 0);
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
