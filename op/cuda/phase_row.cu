@@ -28,6 +28,8 @@
 //   - Results, bias added and cast, go to a shared row buffer at their output columns, so phases
 //     interleave there and not in memory. The buffer is written out row by row with 16-byte
 //     streaming stores (each buffer row starts at the same offset modulo 16 bytes as its output row).
+//     Buffer rows start filled with their channel's bias, so W phases without taps cost nothing
+//     per element.
 // Output channels go through the buffer in chunks sized so that every warp has work per chunk.
 // Measured (H100, docs/cuda-kernels.md, session 10): KernelBench 81 0.385 ms strict float32 (cuDNN
 // 1.44), 0.378 TF32, 0.264 bf16 (cuDNN 0.95); KernelBench 75 0.473 ms float32 and TF32 (cuDNN 6.66;
@@ -291,8 +293,8 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
   }
   for (int rw = 0; rw < Sw; ++rw) {
     const int count = p.w.output_count[rw];
-    if (run * kRun >= count) continue;
     const TapRun col_phase = p.w.phase[rw];
+    if (run * kRun >= count || col_phase.count == 0) continue;  // no-tap phases: the bias fill
     const int q0 = p.w.first_q[rw];
     int column[kTiles][2];
 #pragma unroll
@@ -433,6 +435,7 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
       cp_async_wait_all();
       __syncthreads();
       make_stage_words<T>(p, stage, buffer, live);
+      if constexpr (kRaw) __syncthreads();  // the raw rows read before the bias fill below
     }
   } else if constexpr (kTensorCores) {
     if (p.conv.input_strides.w == 1) stage_input_words<T, true>(p, stage, x_image, live, row_ih, warp, lane);
@@ -442,6 +445,20 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
     if (p.conv.input_strides.w == 1) stage_input_rows<T, true>(p, rows, x_image, live, row_ih, warp, lane);
     else stage_input_rows<T, false>(p, rows, x_image, live, row_ih, warp, lane);
   }
+
+  // Every buffer row starts as its channel's bias: the W phases without taps (KernelBench 81: 2 of 5)
+  // then cost nothing per element, and the items write only the other phases' columns. A warp fills
+  // the rows it will store; the next chunk's fill follows each row's store (same lanes, same vectors).
+  auto fill_bias_row = [&](int row, int co) {
+    const T value = bias_value<T>(p, first_channel + co);
+    int4 fill;
+    T* lanes = reinterpret_cast<T*>(&fill);
+#pragma unroll
+    for (int e = 0; e < kVector; ++e) lanes[e] = value;
+    int4* vectors = reinterpret_cast<int4*>(buffer + row * p.buffer_stride);
+    for (int v = lane; v < p.buffer_stride / kVector; v += 32) vectors[v] = fill;
+  };
+  for (int c = warp; c < min(p.chunk, cout_g); c += kWarps) fill_bias_row(c, c);
 
   const int Sw = static_cast<int>(g.w.stride), pad_w = static_cast<int>(g.w.padding);
   const int tap_plane = p.channel_rows * p.stage_pitch;  // stage words per live tap
@@ -472,8 +489,8 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
         }
         for (int rw = 0; rw < Sw; ++rw) {
           const int count = p.w.output_count[rw];
-          if (run * kRun >= count) continue;
           const TapRun col_phase = p.w.phase[rw];
+          if (run * kRun >= count || col_phase.count == 0) continue;  // no-tap phases: the bias fill
           const int q0 = p.w.first_q[rw];
           int k[kPositions], column[kPositions];
 #pragma unroll
@@ -519,14 +536,16 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
     // One weight buffer (a second one cost KernelBench 75 a CTA per SM): the next chunk's weights
     // arrive while this chunk's rows are stored.
     if (!p.resident_weights && chunk0 + p.chunk < cout_g) fetch_weights(chunk0 + p.chunk, weights);
+    const int next_rows = min(p.chunk, cout_g - chunk0 - p.chunk);  // <= 0 after the last chunk
     for (int c = warp; c < min(p.chunk, cout_g - chunk0); c += kWarps) {
       const int64_t start = row_start(chunk0 + c);
       const T* row = buffer + c * p.buffer_stride;
       store_row(out + start, Wo, row_shift(start), lane,
                 [&](int v) { return reinterpret_cast<const int4*>(row)[v]; },
                 [&](int e) { return row[row_shift(start) + e]; });
+      if (c < next_rows) fill_bias_row(c, chunk0 + p.chunk + c);
     }
-    // The next chunk rewrites the buffer only after its barrier.
+    // The next chunk's items write the buffer only after its barrier.
   }
 }
 
