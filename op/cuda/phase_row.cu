@@ -35,6 +35,7 @@
 // 1.44), 0.378 TF32, 0.264 bf16 (cuDNN 0.95); KernelBench 75 0.473 ms float32 and TF32 (cuDNN 6.66;
 // 62% of the copy floor), 0.428 bf16 (cuDNN 1.20). The one-pass kernel took 0.67-0.72 ms.
 #include <algorithm>
+#include <cstdlib>
 
 #include "element.cuh"
 #include "launch.h"
@@ -67,9 +68,12 @@ struct PhaseRowArgs {
   int stage_width;   // halo_left + W_in + zero columns after
   int row_taps;      // the most H taps an output row can have
   int channel_rows;  // staged rows per tap: input channels (FFMA) or operand words (tensor cores)
+  int step_words;    // tensor cores: operand words per mma k-step, 8, or 4 (m16n8k8 16-bit, see make_plan)
+  int item_channels; // output channels per warp item: 8, or on tensor cores 16 (two N tiles)
+  bool bias_fill;    // some W phase has no taps: buffer rows start as the bias, those phases are skipped
   int stage_pitch;   // words per staged row: stage_width, or for tensor cores 8 mod 32 (no conflicts)
   int runs;          // kRun-wide runs of the longest W phase
-  int chunk;         // output channels per chunk: 8, 16, ... kThreads
+  int chunk;         // output channels per chunk: item_channels, twice that, ... kThreads
   bool resident_weights;  // every chunk's weights staged once (where that costs no CTA per SM),
                           // else one chunk's at a time, the next fetched while this one's rows go out
   int weight_vectors;     // 16-byte vectors per staged weight row: chunk / 4, or cout_padded / 4
@@ -85,6 +89,12 @@ struct PhaseRowArgs {
 };
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// TEMPORARY (session 11 measurements): plan switches read from the environment; removed before landing.
+int row_switch(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != 0 ? std::atoi(v) : fallback;
+}
 
 // Writes output row `dst` (Wo elements) from a source of 16-byte vectors: vector v holds columns
 // v*kVector - shift .. + kVector, shift = the row's offset from 16-byte alignment in elements, so
@@ -266,57 +276,79 @@ __device__ __forceinline__ void make_stage_words(const PhaseRowArgs& p, uint32_t
   }
 }
 
-// One warp item on tensor cores: the run's 64 positions x 8 output channels of every W phase, as
-// 4 m16n8 tiles (M = positions, N = channels, K = operand words of input channels, 8 per step:
-// mma m16n8k8 TF32 or m16n8k16 bf16/fp16). Lane (g = lane / 4, t = lane % 4) holds positions g and
-// g + 8 of each tile and channels 2t, 2t + 1: the A fragment words are stage rows t and t + 4 at
-// those positions' columns (stage_pitch = 8 mod 32: the 32 lanes hit 32 banks), the B words weight
-// rows t and t + 4 at channel g.
-template <typename T, typename ShiftOf, typename BiasOf>
+// One warp item on tensor cores: the run's 64 positions x 8 * kNTiles output channels of every W
+// phase, as 4 x kNTiles m16n8 tiles (M = positions, N = channels, K = operand words of input
+// channels, kStepWords per step: mma m16n8k8 TF32 or m16n8k16 bf16/fp16 at 8 words, m16n8k8
+// bf16/fp16 at 4). Lane (g = lane / 4, t = lane % 4) holds positions g and g + 8 of each tile and
+// channels 2t, 2t + 1 of each N tile: the A fragment words are stage rows t (and t + 4) at those
+// positions' columns (stage_pitch = 8 mod 32: the 32 lanes hit 32 banks), the B words weight rows t
+// (and t + 4) at channel g of the N tile. With two N tiles every A fragment feeds two mma. The
+// accumulators start at the bias; W phases without taps were filled with it (see bias_fill).
+template <typename T, int kStepWords, int kNTiles, typename ShiftOf, typename BiasOf>
 __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const uint32_t* stage, const uint32_t* weights,
                                                  uint32_t buffer_address, int live, int run, int co0, int chunk0,
                                                  int weight0, int tap_plane, int lane, ShiftOf shift_of, BiasOf bias_of) {
-  constexpr int kTiles = kRun / 16;
+  static_assert(kStepWords == 8 || (kStepWords == 4 && sizeof(T) == 2), "m16n8k8 on 4 words is 16-bit only");
+  constexpr int kTiles = kRun / 16, kHalves = kStepWords / 4;
   const int g = lane / 4, t = lane % 4;
   const ConvTransposeGeometry& geometry = p.conv.geometry;
   const int cout_g = static_cast<int>(geometry.out_channels_per_group());
   const int KW = static_cast<int>(geometry.w.kernel);
   const int Sw = static_cast<int>(geometry.w.stride), pad_w = static_cast<int>(geometry.w.padding);
-  float bias[2];
-  int buffer_row[2];
+  float bias[kNTiles][2];
+  int buffer_row[kNTiles][2];
 #pragma unroll
-  for (int e = 0; e < 2; ++e) {
-    const int co = co0 + 2 * t + e;
-    const bool valid = co < cout_g;
-    bias[e] = valid ? to_acc(bias_of(co)) : 0.0f;
-    buffer_row[e] = (co - chunk0) * p.buffer_stride + (valid ? shift_of(co) : 0);
-  }
+  for (int n = 0; n < kNTiles; ++n)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int co = co0 + 8 * n + 2 * t + e;
+      const bool valid = co < cout_g;
+      bias[n][e] = valid ? to_acc(bias_of(co)) : 0.0f;
+      buffer_row[n][e] = (co - chunk0) * p.buffer_stride + (valid ? shift_of(co) : 0);
+    }
   for (int rw = 0; rw < Sw; ++rw) {
     const int count = p.w.output_count[rw];
     const TapRun col_phase = p.w.phase[rw];
-    if (run * kRun >= count || col_phase.count == 0) continue;  // no-tap phases: the bias fill
+    if (run * kRun >= count || (p.bias_fill && col_phase.count == 0)) continue;
     const int q0 = p.w.first_q[rw];
-    int column[kTiles][2];
+    // Stage column of position g of the run (tap 0); the tiles' positions follow at immediate offsets.
+    // Positions past the phase read columns past the staged ones (at most kRun - 1 words on, still
+    // inside shared memory: the weights and the buffer follow the stage) and store nothing.
+    const int column = q0 + run * kRun + g - col_phase.input_offset + p.halo_left;
+    float acc[kTiles][kNTiles][4];
 #pragma unroll
     for (int m = 0; m < kTiles; ++m)
 #pragma unroll
-      for (int h = 0; h < 2; ++h)
-        column[m][h] = q0 + min(run * kRun + 16 * m + g + 8 * h, count - 1) - col_phase.input_offset + p.halo_left;
-    float acc[kTiles][4] = {};
+      for (int n = 0; n < kNTiles; ++n)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) acc[m][n][r] = bias[n][r % 2];
     for (int tap = 0; tap < live; ++tap) {
       for (int jw = 0; jw < col_phase.count; ++jw) {
         const int kw = col_phase.first_tap + jw * p.w.tap_step;
-        const uint32_t* x_words = stage + tap * tap_plane + t * p.stage_pitch - jw * p.w.input_step;
+        const uint32_t* x_words = stage + tap * tap_plane + t * p.stage_pitch - jw * p.w.input_step + column;
         const uint32_t* w_words = weights + ((tap * KW + kw) * p.channel_rows + t) * p.weight_pitch + co0 - weight0 + g;
-        for (int step = 0; step < p.channel_rows; step += 8) {
-          const uint32_t b0 = w_words[step * p.weight_pitch], b1 = w_words[(step + 4) * p.weight_pitch];
+        for (int step = 0; step < p.channel_rows; step += kStepWords) {
+          uint32_t b[kNTiles][kHalves];
+#pragma unroll
+          for (int n = 0; n < kNTiles; ++n)
+#pragma unroll
+            for (int half = 0; half < kHalves; ++half) b[n][half] = w_words[(step + 4 * half) * p.weight_pitch + 8 * n];
 #pragma unroll
           for (int m = 0; m < kTiles; ++m) {
-            const uint32_t a[4] = {x_words[step * p.stage_pitch + column[m][0]],
-                                   x_words[step * p.stage_pitch + column[m][1]],
-                                   x_words[(step + 4) * p.stage_pitch + column[m][0]],
-                                   x_words[(step + 4) * p.stage_pitch + column[m][1]]};
-            tensor_core::mma(acc[m], a, b0, b1, T());
+            uint32_t a[kHalves][2];
+#pragma unroll
+            for (int half = 0; half < kHalves; ++half)
+#pragma unroll
+              for (int h = 0; h < 2; ++h) a[half][h] = x_words[(step + 4 * half) * p.stage_pitch + 16 * m + 8 * h];
+#pragma unroll
+            for (int n = 0; n < kNTiles; ++n) {
+              if constexpr (kStepWords == 8) {
+                const uint32_t a4[4] = {a[0][0], a[0][1], a[kHalves - 1][0], a[kHalves - 1][1]};
+                tensor_core::mma(acc[m][n], a4, b[n][0], b[n][kHalves - 1], T());
+              } else {
+                tensor_core::mma_k8(acc[m][n], a[0][0], a[0][1], b[n][0], T());
+              }
+            }
           }
         }
       }
@@ -329,10 +361,11 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
         if (k >= count) continue;
         const int ow = (q0 + k) * Sw + rw - pad_w;
 #pragma unroll
-        for (int e = 0; e < 2; ++e)
-          if (co0 + 2 * t + e < cout_g)
-            store_shared(buffer_address + (buffer_row[e] + ow) * int(sizeof(T)),
-                         from_acc<T>(acc[m][2 * h + e] + bias[e]));
+        for (int n = 0; n < kNTiles; ++n)
+#pragma unroll
+          for (int e = 0; e < 2; ++e)
+            if (co0 + 8 * n + 2 * t + e < cout_g)
+              store_shared(buffer_address + (buffer_row[n][e] + ow) * int(sizeof(T)), from_acc<T>(acc[m][n][2 * h + e]));
       }
   }
 }
@@ -435,7 +468,7 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
       cp_async_wait_all();
       __syncthreads();
       make_stage_words<T>(p, stage, buffer, live);
-      if constexpr (kRaw) __syncthreads();  // the raw rows read before the bias fill below
+      if (kRaw && p.bias_fill) __syncthreads();  // the raw rows read before the bias fill below
     }
   } else if constexpr (kTensorCores) {
     if (p.conv.input_strides.w == 1) stage_input_words<T, true>(p, stage, x_image, live, row_ih, warp, lane);
@@ -446,9 +479,10 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
     else stage_input_rows<T, false>(p, rows, x_image, live, row_ih, warp, lane);
   }
 
-  // Every buffer row starts as its channel's bias: the W phases without taps (KernelBench 81: 2 of 5)
-  // then cost nothing per element, and the items write only the other phases' columns. A warp fills
-  // the rows it will store; the next chunk's fill follows each row's store (same lanes, same vectors).
+  // Where some W phase has no taps (KernelBench 81: 2 of 5; see bias_fill), every buffer row starts
+  // as its channel's bias: those phases then cost nothing per element, and the items write only the
+  // other phases' columns. A warp fills the rows it will store; the next chunk's fill follows each
+  // row's store (same lanes, same vectors).
   auto fill_bias_row = [&](int row, int co) {
     const T value = bias_value<T>(p, first_channel + co);
     int4 fill;
@@ -458,7 +492,8 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
     int4* vectors = reinterpret_cast<int4*>(buffer + row * p.buffer_stride);
     for (int v = lane; v < p.buffer_stride / kVector; v += 32) vectors[v] = fill;
   };
-  for (int c = warp; c < min(p.chunk, cout_g); c += kWarps) fill_bias_row(c, c);
+  if (p.bias_fill)
+    for (int c = warp; c < min(p.chunk, cout_g); c += kWarps) fill_bias_row(c, c);
 
   const int Sw = static_cast<int>(g.w.stride), pad_w = static_cast<int>(g.w.padding);
   const int tap_plane = p.channel_rows * p.stage_pitch;  // stage words per live tap
@@ -466,15 +501,33 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
     const int weight0 = p.resident_weights ? 0 : chunk0;  // the staged weights' first channel
     cp_async_wait_all();
     __syncthreads();  // this chunk's weights (and the stage) in, the previous chunk's stores read
-    // Warp items: (run of one W phase, 8 output channels); each walks every phase of its run.
-    const int channel_items = (min(p.chunk, cout_g - chunk0) + kChannels - 1) / kChannels;
+    // Warp items: (run of one W phase, item_channels output channels); each walks every phase of
+    // its run.
+    const int channel_items = (min(p.chunk, cout_g - chunk0) + p.item_channels - 1) / p.item_channels;
     for (int item = warp; item < p.runs * channel_items; item += kWarps) {
       const int run = item / channel_items;
-      const int co0 = chunk0 + (item % channel_items) * kChannels;
+      const int co0 = chunk0 + (item % channel_items) * p.item_channels;
       if constexpr (kTensorCores) {
-        tensor_core_item<T>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane, lane,
-                            [&](int co) { return row_shift(row_start(co)); },
-                            [&](int co) { return bias_value<T>(p, first_channel + co); });
+        auto shift_of = [&](int co) { return row_shift(row_start(co)); };
+        auto bias_of = [&](int co) { return bias_value<T>(p, first_channel + co); };
+        // 4-word steps exist for 16-bit only (make_plan); float32 compiles the 8-word body twice.
+        constexpr int kShortStep = sizeof(T) == 2 ? 4 : 8;
+        const bool short_step = p.step_words == 4;
+        if (p.item_channels == 2 * kChannels) {
+          if (short_step)
+            tensor_core_item<T, kShortStep, 2>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0,
+                                               tap_plane, lane, shift_of, bias_of);
+          else
+            tensor_core_item<T, 8, 2>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane,
+                                      lane, shift_of, bias_of);
+        } else {
+          if (short_step)
+            tensor_core_item<T, kShortStep, 1>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0,
+                                               tap_plane, lane, shift_of, bias_of);
+          else
+            tensor_core_item<T, 8, 1>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane,
+                                      lane, shift_of, bias_of);
+        }
       } else {
         const float* stage_rows = reinterpret_cast<const float*>(stage);
         const float* weight_rows = reinterpret_cast<const float*>(weights);
@@ -490,7 +543,7 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
         for (int rw = 0; rw < Sw; ++rw) {
           const int count = p.w.output_count[rw];
           const TapRun col_phase = p.w.phase[rw];
-          if (run * kRun >= count || col_phase.count == 0) continue;  // no-tap phases: the bias fill
+          if (run * kRun >= count || (p.bias_fill && col_phase.count == 0)) continue;
           const int q0 = p.w.first_q[rw];
           int k[kPositions], column[kPositions];
 #pragma unroll
@@ -499,7 +552,11 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
             // Positions past the phase compute on its last one (in the staged row) and store nothing.
             column[j] = q0 + min(k[j], count - 1) - col_phase.input_offset + p.halo_left;
           }
-          float acc[kPositions][kChannels] = {};
+          float acc[kPositions][kChannels];
+#pragma unroll
+          for (int j = 0; j < kPositions; ++j)
+#pragma unroll
+            for (int c = 0; c < kChannels; ++c) acc[j][c] = bias[c];
           for (int tap = 0; tap < live; ++tap) {
             for (int jw = 0; jw < col_phase.count; ++jw) {
               const int kw = col_phase.first_tap + jw * p.w.tap_step;
@@ -527,7 +584,7 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
 #pragma unroll
             for (int c = 0; c < kChannels; ++c)
               if (co0 + c < cout_g)
-                store_shared(buffer_address + (buffer_row[c] + ow) * int(sizeof(T)), from_acc<T>(acc[j][c] + bias[c]));
+                store_shared(buffer_address + (buffer_row[c] + ow) * int(sizeof(T)), from_acc<T>(acc[j][c]));
           }
         }
       }
@@ -543,7 +600,7 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
       store_row(out + start, Wo, row_shift(start), lane,
                 [&](int v) { return reinterpret_cast<const int4*>(row)[v]; },
                 [&](int e) { return row[row_shift(start) + e]; });
-      if (c < next_rows) fill_bias_row(c, chunk0 + p.chunk + c);
+      if (p.bias_fill && c < next_rows) fill_bias_row(c, chunk0 + p.chunk + c);
     }
     // The next chunk's items write the buffer only after its barrier.
   }
@@ -602,14 +659,16 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
 
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   if (cin_g > 4096) return false;  // could never be staged (and keeps the sizes below in range)
-  // Output channels per chunk: a power of two from 8 to kThreads (so that it divides kThreads),
-  // enough for one warp item per warp, fewer where shared memory would hold fewer CTAs.
   p.buffer_stride = static_cast<int>(round_up(g.w.out + 16 / elem, 16 / elem));
-  // Tensor cores: rows of operand words (8 per mma k-step, zero-padded), pitches of 8 mod 32 words
-  // so that a fragment's 4 rows x 8 positions (or channels) fall in 32 different banks.
+  // Tensor cores: rows of operand words, zero-padded to whole mma k-steps, pitches of 8 mod 32 words
+  // so that a fragment's 4 rows x 8 positions (or channels) fall in 32 different banks. A k-step is
+  // 8 words (m16n8k8 TF32, m16n8k16 bf16/fp16), or 4 for 16-bit groups of at most 8 input channels
+  // (m16n8k8 bf16/fp16: KernelBench 75's 8 channels would leave half of each k16 step zero).
   const bool tensor_cores = uses_tensor_cores(args);
   const int64_t values = tensor_cores && args.dtype != DType::Float32 ? 2 : 1;
-  p.channel_rows = static_cast<int>(tensor_cores ? round_up((cin_g + values - 1) / values, 8) : cin_g);
+  const int64_t words = (cin_g + values - 1) / values;
+  p.step_words = values == 2 && words <= 4 && row_switch("TCONV_ROW_K8", 1) ? 4 : 8;
+  p.channel_rows = static_cast<int>(tensor_cores ? round_up(words, p.step_words) : cin_g);
   p.stage_pitch = tensor_cores ? static_cast<int>(round_up(p.stage_width + 24, 32) - 24) : p.stage_width;
   // Weight rows of `columns` words; tensor cores read them 8 columns x 4 rows per fragment, so their
   // pitch is 8 or 24 mod 32 (conflict-free) past the first 8 columns.
@@ -625,17 +684,40 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
       p.copy_stage && tensor_cores && elem == 2 ? int64_t(p.row_taps) * cin_g * p.stage_width * elem : 0;
   auto buffer_bytes = [&](int64_t chunk) { return round_up(std::max(chunk * p.buffer_stride * elem, raw_bytes), 16); };
   auto bytes = [&](int64_t chunk) { return (stage_words + weight_words(chunk)) * 4 + buffer_bytes(chunk); };
-  const int64_t wanted = kChannels * std::max<int64_t>(1, (kWarps + p.runs - 1) / p.runs);
-  int64_t chunk = kChannels;
-  while (chunk < wanted && chunk < cout_g && chunk < kThreads) chunk *= 2;
-  while (chunk > kChannels && bytes(chunk) > kSharedBudget) chunk /= 2;
-  if (bytes(chunk) > kSharedBudget) return false;
+  // Output channels per chunk: a power of two from item_channels to kThreads (so that it divides
+  // kThreads), enough for one warp item per warp, fewer where shared memory would hold fewer CTAs.
+  // 0 where even one item's chunk does not fit.
+  const int registers = args.dtype == DType::Float32 ? max_registers<float>() : max_registers<__half>();
+  auto choose_chunk = [&](int64_t item) {
+    const int64_t wanted = item * std::max<int64_t>(1, (kWarps + p.runs - 1) / p.runs);
+    int64_t chunk = item;
+    while (chunk < wanted && chunk < cout_g && chunk < kThreads) chunk *= 2;
+    while (chunk > item && bytes(chunk) > kSharedBudget) chunk /= 2;
+    return bytes(chunk) <= kSharedBudget ? chunk : 0;
+  };
+  // Items of 16 channels on tensor cores (each A fragment feeds two mma) where the group has more
+  // than 8 and they cost neither a CTA per SM nor busy warps (KernelBench 81: 2 runs per phase, so
+  // 4 warps need 32-channel chunks, which hold fewer CTAs).
+  int64_t chunk = choose_chunk(kChannels);
+  if (chunk == 0) return false;
+  p.item_channels = kChannels;
+  auto items = [&](int64_t chunk, int64_t item) { return p.runs * ((std::min(chunk, cout_g) + item - 1) / item); };
+  const int wide_items = row_switch("TCONV_ROW_N16", 1);  // 0 off, 1 where free, 2 always
+  if (tensor_cores && cout_g > kChannels && wide_items > 0) {
+    const int64_t wide = choose_chunk(2 * kChannels);
+    if (wide != 0 &&
+        (wide_items == 2 ||
+         (ctas_per_sm(bytes(wide), registers) >= ctas_per_sm(bytes(chunk), registers) &&
+          items(wide, 2 * kChannels) >= std::min<int64_t>(kWarps, items(chunk, kChannels))))) {
+      chunk = wide;
+      p.item_channels = 2 * kChannels;
+    }
+  }
   p.chunk = static_cast<int>(chunk);
   p.cout_padded = static_cast<int>(round_up(cout_g, chunk));
   // Every chunk's weights at once where that holds as many CTAs per SM: then no chunk waits for a
   // global round trip (which a chunk's short store phase does not cover).
   const int64_t resident = (stage_words + weight_words(p.cout_padded)) * 4 + buffer_bytes(chunk);
-  const int registers = args.dtype == DType::Float32 ? max_registers<float>() : max_registers<__half>();
   p.resident_weights =
       resident <= kSharedBudget && ctas_per_sm(resident, registers) >= ctas_per_sm(bytes(chunk), registers);
   const int64_t columns = p.resident_weights ? p.cout_padded : chunk;
@@ -645,6 +727,10 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   p.stage_words = static_cast<int>(stage_words);  // 16-byte aligned regions
   p.weight_words = static_cast<int>(weight_words(columns));
   p.buffer_bytes = static_cast<int>(buffer_bytes(chunk));
+  // The bias fill pays where a W phase without taps has outputs (KernelBench 81: stride 5, dilation 2).
+  p.bias_fill = false;
+  for (int r = 0; r < g.w.stride; ++r) p.bias_fill |= p.w.output_count[r] > 0 && p.w.phase[r].count == 0;
+  p.bias_fill = p.bias_fill && row_switch("TCONV_ROW_FILL", 1);
   return true;
 }
 
