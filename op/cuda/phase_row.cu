@@ -18,16 +18,20 @@
 //     channel], come by 16-byte cp.async: all output channels at once where that holds as many CTAs
 //     per SM, else per chunk of output channels, the next chunk's while this one's rows are stored.
 //   - Then it walks the W phases. A warp item is a run of 64 positions of one phase x 8 output
-//     channels; lanes take consecutive positions (conflict-free shared loads of the staged rows).
+//     channels (16 on tensor cores where that costs no CTA per SM and leaves no warp idle); lanes
+//     take consecutive positions (conflict-free shared loads of the staged rows).
 //   - The channel loop runs on tensor cores where their inputs are exact or allowed (bf16/fp16, and
-//     float32 with TF32): per (tap, W tap) 4 m16n8 tiles, M = positions, N = channels, K = input
-//     channels as operand words (mma m16n8k16 / m16n8k8), rows of words staged with a pitch of 8
-//     mod 32 so each fragment load hits 32 banks. Strict float32 runs FFMA on float rows: a thread
-//     2 positions x 8 channels, per input channel 2 row loads and 2 broadcast 16-byte weight loads
-//     for 16 FMAs. Both accumulate in float32.
-//   - Results, bias added and cast, go to a shared row buffer at their output columns, so phases
-//     interleave there and not in memory. The buffer is written out row by row with 16-byte
-//     streaming stores (each buffer row starts at the same offset modulo 16 bytes as its output row).
+//     float32 with TF32): per (tap, W tap) 4 m16n8 tiles per 8 channels, M = positions, N =
+//     channels, K = input channels as operand words (mma m16n8k16 / m16n8k8; m16n8k8 16-bit for
+//     groups of at most 8 input channels, which k16 would pad with zeros), rows of words staged with
+//     a pitch of 8 mod 32 so each fragment load hits 32 banks. Strict float32 runs FFMA on float
+//     rows: a thread 2 positions x 8 channels, per input channel 2 row loads and 2 broadcast 16-byte
+//     weight loads for 16 FMAs. Both accumulate in float32, starting from the bias.
+//   - Results, cast, go to a shared row buffer at their output columns, so phases interleave there
+//     and not in memory. Where some W phase has no taps (gcd(stride, dilation) > 1, or a kernel
+//     narrower than the stride), the buffer rows start as the bias and those phases cost nothing.
+//     The buffer is written out row by row with 16-byte streaming stores (each buffer row starts at
+//     the same offset modulo 16 bytes as its output row).
 //     Buffer rows start filled with their channel's bias, so W phases without taps cost nothing
 //     per element.
 // Output channels go through the buffer in chunks sized so that every warp has work per chunk.

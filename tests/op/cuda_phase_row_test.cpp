@@ -1,8 +1,9 @@
 // The phase-row kernel's geometry (op/cuda/phase_row.cu: strides in H, any W phases, NCHW output,
 // few input channels) in every dtype mode: random sets drawn from the general generator and
 // narrowed to strided layers with rows of bias-only phases, a few taps per row, 1-40 output channels
-// per group (several buffer chunks, channel counts off the 8-wide items), wide rows (several runs
-// per phase) and bias. The op_cuda_phase_row CTest run pins the kernel, so every set that fits goes
+// per group (several buffer chunks, channel counts off the 8- and 16-wide items), 1-24 input
+// channels per group (both mma k-steps) and some up to 300, wide rows (several runs per phase) and
+// bias. The op_cuda_phase_row CTest run pins the kernel, so every set that fits goes
 // through it there; sets it declines (channels_last outputs, too many channels to stage) and the
 // automatic choice go elsewhere and are checked all the same. Half the sets have input rows of
 // whole 16-byte vectors (the cp.async copy stage), half not (the register stage). Also KernelBench
@@ -31,7 +32,10 @@ class PhaseRowSets : public NarrowedSets {
       a.output_padding = {uniform(0, a.stride[0] - 1), uniform(0, a.stride[1] - 1)};
       a.output_padding_single = false;
       a.out_channels_per_group = coin(0.3) ? uniform(9, 40) : uniform(1, 8);
-      if (coin(0.1)) a.in_channels_per_group = uniform(20, 300);  // up to past what the stage holds
+      // Input channels: 1-4 from the generator (16-bit: m16n8k8 steps up to 8 channels), 9-24
+      // (m16n8k16 steps), or up to past what the stage holds.
+      if (coin(0.2)) a.in_channels_per_group = uniform(9, 24);
+      else if (coin(0.1)) a.in_channels_per_group = uniform(20, 300);
       if (coin(0.2)) a.in_w = uniform(60, 300);                    // several 64-wide runs per phase
       // Rows of whole 16-byte vectors take the copy stage (cp.async), the rest the register stage.
       if (coin(0.5)) a.in_w = (a.in_w + 7) / 8 * 8;
