@@ -67,6 +67,17 @@ bool phase_row_preferred(const ConvArgs& args);
 size_t phase_row_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_phase_row(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
+// Shuffle GEMM (shuffle_gemm.cu): kernel == stride on both axes, dilation 1, no output_padding
+// (U-Net's 2x2 / s2 up-convolutions): each output pixel takes one tap, so per image and group the
+// layer is one GEMM, (output channel, tap) x input channels x input pixels, its result the output
+// pixel-shuffled. mma.sync: TF32 for float32 when args.allow_tf32, bf16/fp16 with float32
+// accumulators; supported() also needs KH * KW a power of two up to 128, NCHW output, and input
+// channels of contiguous, 16-byte aligned pixel rows (NCHW). `workspace` holds
+// shuffle_gemm_workspace_bytes(args) bytes (the weights packed per call).
+bool shuffle_gemm_supported(const ConvArgs& args);
+size_t shuffle_gemm_workspace_bytes(const ConvArgs& args);
+cudaError_t launch_shuffle_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
+
 // Tensor-core implicit GEMM (mma.sync: TF32 for float32 when TF32 is allowed, 3xTF32 when it is
 // not, bf16/fp16 with float32 accumulators). `workspace` holds implicit_gemm_workspace_bytes(args)
 // bytes for the weights packed per call.
