@@ -110,9 +110,8 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
   // (KernelBench 75, 81), everything else streams one-pass.
   if (!gemm || !tensor_cores_pay(args))
     return cuda::phase_row_preferred(args) ? Kernel::PhaseRow : Kernel::Direct;
-  // Kernel == stride (U-Net): one GEMM per image, every operand by cp.async (16 output channels or
-  // more, as for the implicit GEMM below).
-  if (args.geometry.out_channels_per_group() >= 16 && cuda::shuffle_gemm_supported(args)) return Kernel::ShuffleGemm;
+  // Kernel == stride (U-Net): one GEMM per image, every operand by cp.async.
+  if (cuda::shuffle_gemm_preferred(args)) return Kernel::ShuffleGemm;
   // Hopper, many taps per phase: wgmma straight from the staged window (docs/cuda-kernels.md).
   if (cuda::wgmma_gemm_preferred(args)) return Kernel::WgmmaGemm;
   if (cuda::window_gemm_preferred(args)) return Kernel::WindowGemm;  // implies supported

@@ -73,8 +73,10 @@ cudaError_t launch_phase_row(const ConvArgs& args, void* workspace, cudaStream_t
 // pixel-shuffled. mma.sync: TF32 for float32 when args.allow_tf32, bf16/fp16 with float32
 // accumulators; supported() also needs KH * KW a power of two up to 128, NCHW output, and input
 // channels of contiguous, 16-byte aligned pixel rows (NCHW). `workspace` holds
-// shuffle_gemm_workspace_bytes(args) bytes (the weights packed per call).
+// shuffle_gemm_workspace_bytes(args) bytes (the weights packed per call). preferred(): supported,
+// at least 16 output channels per group, and for TF32 at most 256 input channels per group.
 bool shuffle_gemm_supported(const ConvArgs& args);
+bool shuffle_gemm_preferred(const ConvArgs& args);
 size_t shuffle_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_shuffle_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
 

@@ -75,6 +75,7 @@ struct PhaseRowArgs {
   int step_words;    // tensor cores: operand words per mma k-step, 8, or 4 (m16n8k8 16-bit, see make_plan)
   int item_channels; // output channels per warp item: 8, or on tensor cores 16 (two N tiles)
   bool bias_fill;    // some W phase has no taps: buffer rows start as the bias, those phases are skipped
+  bool static_stride;  // TEMPORARY switch (TCONV_ROW_SW): W strides 2-5 compiled as constants
   int stage_pitch;   // words per staged row: stage_width, or for tensor cores 8 mod 32 (no conflicts)
   int runs;          // kRun-wide runs of the longest W phase
   int chunk;         // output channels per chunk: item_channels, twice that, ... kThreads
@@ -288,7 +289,9 @@ __device__ __forceinline__ void make_stage_words(const PhaseRowArgs& p, uint32_t
 // positions' columns (stage_pitch = 8 mod 32: the 32 lanes hit 32 banks), the B words weight rows t
 // (and t + 4) at channel g of the N tile. With two N tiles every A fragment feeds two mma. The
 // accumulators start at the bias; W phases without taps were filled with it (see bias_fill).
-template <typename T, int kStepWords, int kNTiles, typename ShiftOf, typename BiasOf>
+// kStrideW: the W stride where it is a compile-time constant (0: read at run time); then the
+// epilogue's 16-bit stores of a lane sit at immediate offsets from one address per channel.
+template <typename T, int kStepWords, int kNTiles, int kStrideW, typename ShiftOf, typename BiasOf>
 __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const uint32_t* stage, const uint32_t* weights,
                                                  uint32_t buffer_address, int live, int run, int co0, int chunk0,
                                                  int weight0, int tap_plane, int lane, ShiftOf shift_of, BiasOf bias_of) {
@@ -298,7 +301,8 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
   const ConvTransposeGeometry& geometry = p.conv.geometry;
   const int cout_g = static_cast<int>(geometry.out_channels_per_group());
   const int KW = static_cast<int>(geometry.w.kernel);
-  const int Sw = static_cast<int>(geometry.w.stride), pad_w = static_cast<int>(geometry.w.padding);
+  const int Sw = kStrideW > 0 ? kStrideW : static_cast<int>(geometry.w.stride);
+  const int pad_w = static_cast<int>(geometry.w.padding);
   float bias[kNTiles][2];
   int buffer_row[kNTiles][2];
 #pragma unroll
@@ -310,6 +314,7 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
       bias[n][e] = valid ? to_acc(bias_of(co)) : 0.0f;
       buffer_row[n][e] = (co - chunk0) * p.buffer_stride + (valid ? shift_of(co) : 0);
     }
+#pragma unroll 1
   for (int rw = 0; rw < Sw; ++rw) {
     const int count = p.w.output_count[rw];
     const TapRun col_phase = p.w.phase[rw];
@@ -357,20 +362,39 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
         }
       }
     }
+    // Position g of the run goes to output column ow0; the tiles' positions follow (16 m + 8 h) Sw
+    // columns on.
+    const int ow0 = (q0 + run * kRun + g) * Sw + rw - pad_w;
+    uint32_t at[kNTiles][2];
+#pragma unroll
+    for (int n = 0; n < kNTiles; ++n)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) at[n][e] = buffer_address + (buffer_row[n][e] + ow0) * int(sizeof(T));
 #pragma unroll
     for (int m = 0; m < kTiles; ++m)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        const int k = run * kRun + 16 * m + g + 8 * h;
-        if (k >= count) continue;
-        const int ow = (q0 + k) * Sw + rw - pad_w;
+        if (run * kRun + 16 * m + g + 8 * h >= count) continue;
+        const int offset = (16 * m + 8 * h) * Sw * int(sizeof(T));
 #pragma unroll
         for (int n = 0; n < kNTiles; ++n)
 #pragma unroll
           for (int e = 0; e < 2; ++e)
-            if (co0 + 8 * n + 2 * t + e < cout_g)
-              store_shared(buffer_address + (buffer_row[n][e] + ow) * int(sizeof(T)), from_acc<T>(acc[m][n][2 * h + e]));
+            if (co0 + 8 * n + 2 * t + e < cout_g) store_shared(at[n][e] + offset, from_acc<T>(acc[m][n][2 * h + e]));
       }
+  }
+}
+
+// The item for the call's W stride: 2 to 5 compiled as constants (store offsets as immediates),
+// others read at run time.
+template <typename T, int kStepWords, int kNTiles, typename... Args>
+__device__ __forceinline__ void tensor_core_item_for_stride(const PhaseRowArgs& p, Args... args) {
+  switch (p.static_stride ? p.conv.geometry.w.stride : 0) {
+    case 2: tensor_core_item<T, kStepWords, kNTiles, 2>(p, args...); break;
+    case 3: tensor_core_item<T, kStepWords, kNTiles, 3>(p, args...); break;
+    case 4: tensor_core_item<T, kStepWords, kNTiles, 4>(p, args...); break;
+    case 5: tensor_core_item<T, kStepWords, kNTiles, 5>(p, args...); break;
+    default: tensor_core_item<T, kStepWords, kNTiles, 0>(p, args...); break;
   }
 }
 
@@ -519,17 +543,17 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
         const bool short_step = p.step_words == 4;
         if (p.item_channels == 2 * kChannels) {
           if (short_step)
-            tensor_core_item<T, kShortStep, 2>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0,
+            tensor_core_item_for_stride<T, kShortStep, 2>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0,
                                                tap_plane, lane, shift_of, bias_of);
           else
-            tensor_core_item<T, 8, 2>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane,
+            tensor_core_item_for_stride<T, 8, 2>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane,
                                       lane, shift_of, bias_of);
         } else {
           if (short_step)
-            tensor_core_item<T, kShortStep, 1>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0,
+            tensor_core_item_for_stride<T, kShortStep, 1>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0,
                                                tap_plane, lane, shift_of, bias_of);
           else
-            tensor_core_item<T, 8, 1>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane,
+            tensor_core_item_for_stride<T, 8, 1>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane,
                                       lane, shift_of, bias_of);
         }
       } else {
@@ -735,6 +759,7 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   p.bias_fill = false;
   for (int r = 0; r < g.w.stride; ++r) p.bias_fill |= p.w.output_count[r] > 0 && p.w.phase[r].count == 0;
   p.bias_fill = p.bias_fill && row_switch("TCONV_ROW_FILL", 1);
+  p.static_stride = row_switch("TCONV_ROW_SW", 1) != 0;
   return true;
 }
 

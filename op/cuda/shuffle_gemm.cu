@@ -32,6 +32,7 @@
 // The grid: one CTA per (M tile, N tile, group, image), M tiles fastest, so the CTAs that read the
 // same input pixels run together and share them through L2.
 #include <algorithm>
+#include <cstdlib>
 
 #include "element.cuh"
 #include "launch.h"
@@ -48,25 +49,28 @@ constexpr int kThreads = 256;
 constexpr int kTileM = 128;                 // GEMM rows per CTA: (output channel, tap) pairs
 constexpr int kTileN = 128;                 // input pixels per CTA
 constexpr int kWarpsM = 2;                  // 2 x 4 warps of 64 x 32
-constexpr int kStageWords = 16;             // K words per stage: two mma k-steps of 8 words
-constexpr int kStages = 4;
-constexpr int kAPitch = kStageWords + 4;    // words per staged A row
 constexpr int kMaxTaps = kTileM;            // taps per output channel: a power of two up to the tile
 
-template <typename T>
+// K stages of WORDS words (16: two mma k-steps, 4 in flight; 32: four k-steps, 3 in flight).
+template <typename T, int WORDS>
 struct Shape {
+  static constexpr int words = WORDS;
+  static constexpr int stages = WORDS == 16 ? 4 : 3;
+  static constexpr int a_pitch = WORDS + 4;                     // words per staged A row
   static constexpr int values = WordPack<T>::values;           // channels per word
-  static constexpr int channels = kStageWords * values;         // B rows per stage
+  static constexpr int channels = WORDS * values;               // B rows per stage
   static constexpr int vector = 16 / sizeof(T);                 // elements per 16-byte chunk
   static constexpr int b_chunks = kTileN / vector;              // 16-byte chunks per B row
   static constexpr int b_pitch = kTileN * sizeof(T) + (sizeof(T) == 2 ? 16 : 32);  // bytes
-  static constexpr int a_bytes = kTileM * kAPitch * 4;
+  static constexpr int a_bytes = kTileM * a_pitch * 4;
   static constexpr int stage_bytes = a_bytes + channels * b_pitch;
-  static constexpr int pipeline_bytes = kStages * stage_bytes;
-  static constexpr int a_copies = kTileM * kStageWords / 4 / kThreads;      // 16-byte copies per thread
-  static constexpr int b_copies = channels * b_chunks / kThreads;
-  static_assert(a_copies * kThreads * 4 == kTileM * kStageWords, "A copies tile the threads");
-  static_assert(b_copies * kThreads == channels * b_chunks, "B copies tile the threads");
+  static constexpr int pipeline_bytes = stages * stage_bytes;
+  // Copies: a thread takes the same 16-byte part of every A_ROWS-th A row and the same pixel chunk
+  // of every B_ROWS-th B row.
+  static constexpr int a_parts = WORDS / 4;
+  static constexpr int a_rows = kThreads / a_parts, a_copies = kTileM / a_rows;
+  static constexpr int b_rows = kThreads / b_chunks, b_copies = channels / b_rows;
+  static_assert(a_copies * a_rows == kTileM && b_copies * b_rows == channels, "copies tile the threads");
 };
 
 struct ShuffleArgs {
@@ -76,7 +80,8 @@ struct ShuffleArgs {
   int tap_shift;           // log2(KH * KW)
   int kw_shift, kh_shift;  // log2(KW), log2(KH)
   int m_tiles, n_tiles;
-  int k_words;             // multiple of kStageWords
+  int stage_words;         // K words per stage: 16 or 32 (Shape)
+  int k_words;             // multiple of stage_words
   int64_t m_padded;        // m_tiles * kTileM
   int64_t pixels;          // H * W
 };
@@ -84,19 +89,20 @@ struct ShuffleArgs {
 // Output bytes of the staged tile: 128 / KW rows of 128 KW elements, one 16-byte vector of padding.
 template <typename T>
 int64_t staged_bytes(int kw) {
-  return int64_t(kTileM / kw) * (int64_t(kTileN) * kw + Shape<T>::vector) * int64_t(sizeof(T));
+  return int64_t(kTileM / kw) * (int64_t(kTileN) * kw + 16 / int64_t(sizeof(T))) * int64_t(sizeof(T));
 }
-template <typename T>
+template <typename T, int WORDS>
 int64_t shared_bytes(int kw) {
-  return std::max<int64_t>(Shape<T>::pipeline_bytes, staged_bytes<T>(kw));
+  return std::max<int64_t>(Shape<T, WORDS>::pipeline_bytes, staged_bytes<T>(kw));
 }
 
 __host__ __device__ inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 __host__ __device__ inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-template <typename T>
+template <typename T, int WORDS>
 __global__ void __launch_bounds__(kThreads, 2) shuffle_gemm_kernel(const ShuffleArgs p) {
-  using S = Shape<T>;
+  using S = Shape<T, WORDS>;
+  constexpr int kStages = S::stages, kStageWords = S::words, kAPitch = S::a_pitch;
   constexpr bool kTF32 = sizeof(T) == 4;
   extern __shared__ __align__(16) unsigned char smem[];
   const uint32_t smem_base = shared_address(smem);
@@ -119,42 +125,33 @@ __global__ void __launch_bounds__(kThreads, 2) shuffle_gemm_kernel(const Shuffle
   const uint32_t* a_src = p.packed + (int64_t(group) * p.m_padded + int64_t(m_tile) * kTileM) * p.k_words;
   const Strides4& xs = p.conv.input_strides;
   const T* x = static_cast<const T*>(p.conv.input) + image * xs.n + int64_t(group) * cin_g * xs.c;
-  int a_offset[S::a_copies];
-  uint32_t a_target[S::a_copies];
-#pragma unroll
-  for (int i = 0; i < S::a_copies; ++i) {
-    const int c = tid + i * kThreads, row = c / (kStageWords / 4), part = c % (kStageWords / 4);
-    a_offset[i] = row * p.k_words + part * 4;
-    a_target[i] = (row * kAPitch + part * 4) * 4;
-  }
-  int b_row[S::b_copies], b_bytes[S::b_copies];
-  int64_t b_pixel[S::b_copies];
-  uint32_t b_target[S::b_copies];
-#pragma unroll
-  for (int i = 0; i < S::b_copies; ++i) {
-    const int c = tid + i * kThreads, row = c / S::b_chunks, chunk = c % S::b_chunks;
-    b_row[i] = row;
-    b_pixel[i] = p0 + chunk * S::vector;
-    b_bytes[i] = static_cast<int>(min64(max64(p.pixels - b_pixel[i], 0), S::vector)) * int(sizeof(T));
-    b_target[i] = S::a_bytes + row * S::b_pitch + chunk * 16;
-  }
+  const int a_row = tid / S::a_parts, a_part = tid % S::a_parts;
+  const uint32_t* a_thread = a_src + a_row * p.k_words + a_part * 4;
+  const uint32_t a_target = (a_row * kAPitch + a_part * 4) * 4;
+  const int b_row = tid / S::b_chunks, b_chunk = tid % S::b_chunks;
+  const T* b_thread = x + p0 + b_chunk * S::vector;  // channel 0 of the group
+  const int b_bytes = static_cast<int>(min64(max64(p.pixels - p0 - b_chunk * S::vector, 0), S::vector)) * int(sizeof(T));
+  const uint32_t b_target = S::a_bytes + b_row * S::b_pitch + b_chunk * 16;
   auto copy_stage = [&](int s) {
     const uint32_t stage = smem_base + (s % kStages) * S::stage_bytes;
 #pragma unroll
-    for (int i = 0; i < S::a_copies; ++i) cp_async16(stage + a_target[i], a_src + a_offset[i] + s * kStageWords);
+    for (int i = 0; i < S::a_copies; ++i)
+      cp_async16(stage + a_target + i * S::a_rows * kAPitch * 4, a_thread + i * S::a_rows * p.k_words + s * kStageWords);
 #pragma unroll
     for (int i = 0; i < S::b_copies; ++i) {
-      const int channel = s * S::channels + b_row[i];
-      const bool inside = channel < cin_g && b_bytes[i] > 0;  // else zero-filled, nothing read
-      cp_async16_partial(stage + b_target[i], inside ? x + channel * xs.c + b_pixel[i] : x, inside ? b_bytes[i] : 0);
+      const int channel = s * S::channels + b_row + i * S::b_rows;
+      const bool inside = channel < cin_g && b_bytes > 0;  // else zero-filled, nothing read
+      cp_async16_partial(stage + b_target + i * S::b_rows * S::b_pitch, inside ? b_thread + channel * xs.c : x,
+                         inside ? b_bytes : 0);
     }
   };
   // TF32: the chunks this thread copied for stage s, rounded in place once they have landed.
   auto round_own_chunks = [&](int s) {
     if constexpr (kTF32) {
-      unsigned char* stage = smem + (s % kStages) * S::stage_bytes;
+      unsigned char* stage = smem + (s % kStages) * S::stage_bytes + b_target;
 #pragma unroll
-      for (int i = 0; i < S::b_copies; ++i) round_to_tf32_in_place(reinterpret_cast<float*>(stage + b_target[i]), 4, 0, 1);
+      for (int i = 0; i < S::b_copies; ++i)
+        round_to_tf32_in_place(reinterpret_cast<float*>(stage + i * S::b_rows * S::b_pitch), 4, 0, 1);
     }
   };
 
@@ -228,7 +225,7 @@ __global__ void __launch_bounds__(kThreads, 2) shuffle_gemm_kernel(const Shuffle
   // Accumulators -> the staged output rows, bias added and cast. Fragment element i: m = g + 8 (i / 2),
   // n = 2t + i % 2. Row (co, kh) = m / KW, column n KW + m % KW.
   const int KW = 1 << p.kw_shift;
-  const int row_elements = kTileN * KW + S::vector;
+  const int row_elements = kTileN * KW + S::vector;  // as staged_bytes
   T* staged = reinterpret_cast<T*>(smem);
   const T* bias = static_cast<const T*>(p.conv.bias);
   const int64_t channel0 = int64_t(group) * cout_g;  // the group's first output channel
@@ -349,7 +346,10 @@ bool make_plan(const ConvArgs& args, ShuffleArgs* plan) {
   p.pixels = g.h.in * g.w.in;
   const int64_t m_tiles = (cout_g * taps + kTileM - 1) / kTileM;
   const int64_t n_tiles = (p.pixels + kTileN - 1) / kTileN;
-  const int64_t k_words = ((cin_g + values - 1) / values + kStageWords - 1) / kStageWords * kStageWords;
+  // TEMPORARY switch TCONV_SHUFFLE_WORDS (session 11 measurements): 16 or 32 words per K stage.
+  const char* words_switch = std::getenv("TCONV_SHUFFLE_WORDS");
+  p.stage_words = words_switch != nullptr && std::atoi(words_switch) == 32 ? 32 : 16;
+  const int64_t k_words = ((cin_g + values - 1) / values + p.stage_words - 1) / p.stage_words * p.stage_words;
   // 32-bit offsets inside a group's packed weights and for the B copies' channel offsets.
   if (m_tiles * kTileM * k_words >= (int64_t(1) << 31) || cin_g * (xs.c < 0 ? -xs.c : xs.c) >= (int64_t(1) << 31))
     return false;
@@ -367,7 +367,7 @@ size_t workspace_bytes(const ShuffleArgs& p) {
   return size_t(p.conv.geometry.groups) * p.m_padded * p.k_words * sizeof(uint32_t);
 }
 
-template <typename T>
+template <typename T, int WORDS>
 cudaError_t launch_typed(ShuffleArgs p, void* workspace, cudaStream_t stream) {
   const ConvTransposeGeometry& g = p.conv.geometry;
   const int64_t words = static_cast<int64_t>(workspace_bytes(p) / sizeof(uint32_t));
@@ -378,12 +378,12 @@ cudaError_t launch_typed(ShuffleArgs p, void* workspace, cudaStream_t stream) {
   if (e != cudaSuccess) return e;
   p.packed = static_cast<const uint32_t*>(workspace);
   int64_t limit = 0;
-  e = raise_dynamic_shared_memory_limit<shuffle_gemm_kernel<T>>(&limit);
+  e = raise_dynamic_shared_memory_limit<shuffle_gemm_kernel<T, WORDS>, true>(&limit);
   if (e != cudaSuccess) return e;
-  const int64_t bytes = shared_bytes<T>(1 << p.kw_shift);
+  const int64_t bytes = shared_bytes<T, WORDS>(1 << p.kw_shift);
   if (bytes > limit) return cudaErrorInvalidConfiguration;
   const unsigned ctas = static_cast<unsigned>(g.batch * g.groups * p.m_tiles * p.n_tiles);
-  shuffle_gemm_kernel<T><<<ctas, kThreads, bytes, stream>>>(p);
+  shuffle_gemm_kernel<T, WORDS><<<ctas, kThreads, bytes, stream>>>(p);
   return cudaGetLastError();
 }
 
@@ -394,6 +394,16 @@ bool shuffle_gemm_supported(const ConvArgs& args) {
   return make_plan(args, &plan);
 }
 
+// Measured on the H100 (session 11, against the implicit GEMM): bf16 U-Net 512 -> 256 on 64 x 64
+// 0.260 -> 0.217 ms, 128 -> 64 on 256 x 256 0.558 -> 0.356; TF32 128 -> 64 0.782 -> 0.546, but
+// 512 -> 256 0.350 -> 0.385 (half the mma rate per staged byte, and B's TF32 fragments are scalar
+// loads), so TF32 takes it up to 256 input channels per group.
+bool shuffle_gemm_preferred(const ConvArgs& args) {
+  const ConvTransposeGeometry& g = args.geometry;
+  return g.out_channels_per_group() >= 16 && (args.dtype != DType::Float32 || g.in_channels_per_group() <= 256) &&
+         shuffle_gemm_supported(args);
+}
+
 size_t shuffle_gemm_workspace_bytes(const ConvArgs& args) {
   ShuffleArgs p;
   return make_plan(args, &p) ? workspace_bytes(p) : 0;
@@ -402,10 +412,12 @@ size_t shuffle_gemm_workspace_bytes(const ConvArgs& args) {
 cudaError_t launch_shuffle_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream) {
   ShuffleArgs p;
   if (!make_plan(args, &p)) return cudaErrorInvalidValue;
+  const bool wide = p.stage_words == 32;
   switch (args.dtype) {
-    case DType::Float32: return launch_typed<float>(p, workspace, stream);
-    case DType::Float16: return launch_typed<__half>(p, workspace, stream);
-    case DType::BFloat16: return launch_typed<__nv_bfloat16>(p, workspace, stream);
+    case DType::Float32: return wide ? launch_typed<float, 32>(p, workspace, stream) : launch_typed<float, 16>(p, workspace, stream);
+    case DType::Float16: return wide ? launch_typed<__half, 32>(p, workspace, stream) : launch_typed<__half, 16>(p, workspace, stream);
+    case DType::BFloat16:
+      return wide ? launch_typed<__nv_bfloat16, 32>(p, workspace, stream) : launch_typed<__nv_bfloat16, 16>(p, workspace, stream);
     case DType::Float64: break;
   }
   return cudaErrorInvalidValue;
