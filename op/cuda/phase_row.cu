@@ -385,8 +385,8 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
   }
 }
 
-// The item for the call's W stride: 2 to 5 compiled as constants (store offsets as immediates),
-// others read at run time.
+// The item body for the call's W stride: 2 to 5 compiled as constants (store offsets as
+// immediates), others read at run time.
 template <typename T, int kStepWords, int kNTiles, typename... Args>
 __device__ __forceinline__ void tensor_core_item_for_stride(const PhaseRowArgs& p, Args... args) {
   switch (p.static_stride ? p.conv.geometry.w.stride : 0) {
@@ -395,6 +395,21 @@ __device__ __forceinline__ void tensor_core_item_for_stride(const PhaseRowArgs& 
     case 4: tensor_core_item<T, kStepWords, kNTiles, 4>(p, args...); break;
     case 5: tensor_core_item<T, kStepWords, kNTiles, 5>(p, args...); break;
     default: tensor_core_item<T, kStepWords, kNTiles, 0>(p, args...); break;
+  }
+}
+
+// The item body for the plan's item width and k-step. 4-word steps exist for 16-bit types only
+// (make_plan); float32 instantiates the 8-word body in their place, never called.
+template <typename T, typename... Args>
+__device__ __forceinline__ void tensor_core_item_for_plan(const PhaseRowArgs& p, Args... args) {
+  constexpr int kShortStep = sizeof(T) == 2 ? 4 : 8;
+  const bool short_step = p.step_words == 4;
+  if (p.item_channels == 2 * kChannels) {
+    if (short_step) tensor_core_item_for_stride<T, kShortStep, 2>(p, args...);
+    else tensor_core_item_for_stride<T, 8, 2>(p, args...);
+  } else {
+    if (short_step) tensor_core_item_for_stride<T, kShortStep, 1>(p, args...);
+    else tensor_core_item_for_stride<T, 8, 1>(p, args...);
   }
 }
 
@@ -536,26 +551,9 @@ __global__ void __maxnreg__(max_registers<T>()) phase_row_kernel(const PhaseRowA
       const int run = item / channel_items;
       const int co0 = chunk0 + (item % channel_items) * p.item_channels;
       if constexpr (kTensorCores) {
-        auto shift_of = [&](int co) { return row_shift(row_start(co)); };
-        auto bias_of = [&](int co) { return bias_value<T>(p, first_channel + co); };
-        // 4-word steps exist for 16-bit only (make_plan); float32 compiles the 8-word body twice.
-        constexpr int kShortStep = sizeof(T) == 2 ? 4 : 8;
-        const bool short_step = p.step_words == 4;
-        if (p.item_channels == 2 * kChannels) {
-          if (short_step)
-            tensor_core_item_for_stride<T, kShortStep, 2>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0,
-                                               tap_plane, lane, shift_of, bias_of);
-          else
-            tensor_core_item_for_stride<T, 8, 2>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane,
-                                      lane, shift_of, bias_of);
-        } else {
-          if (short_step)
-            tensor_core_item_for_stride<T, kShortStep, 1>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0,
-                                               tap_plane, lane, shift_of, bias_of);
-          else
-            tensor_core_item_for_stride<T, 8, 1>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane,
-                                      lane, shift_of, bias_of);
-        }
+        tensor_core_item_for_plan<T>(p, stage, weights, buffer_address, live, run, co0, chunk0, weight0, tap_plane, lane,
+                                     [&](int co) { return row_shift(row_start(co)); },
+                                     [&](int co) { return bias_value<T>(p, first_channel + co); });
       } else {
         const float* stage_rows = reinterpret_cast<const float*>(stage);
         const float* weight_rows = reinterpret_cast<const float*>(weights);
