@@ -474,9 +474,6 @@ cudaError_t launch_kernel(const GemmArgs& args, int64_t blocks, cudaStream_t str
   const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
   if (e != cudaSuccess) return e;
   if (int64_t(Sh::SMEM_BYTES) > limit) return cudaErrorInvalidConfiguration;
-  // TEMPORARY switch (session 11 measurement): the largest shared-memory carveout.
-  if (std::getenv("TCONV_GEMM_CARVEOUT") != nullptr)
-    cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
   kernel<<<static_cast<unsigned>(blocks), kThreads, Sh::SMEM_BYTES, stream>>>(args);
   return cudaGetLastError();
 }

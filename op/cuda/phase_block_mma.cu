@@ -34,7 +34,6 @@
 // and then ran 3% slower, run 83) and the element-by-element copy stay at 2 CTAs.
 // Measured (H100, dcgan_64to3, run 84): TF32 0.099 ms, bf16 0.057, fp16 0.055 (the FFMA body: 0.111
 // in every mode; cuDNN 0.34 / 0.37).
-#include <cstdlib>
 #include <type_traits>
 
 #include "phase_block.cuh"
@@ -319,9 +318,6 @@ struct MmaLaunch {
     if (e != cudaSuccess) return e;
     constexpr size_t bytes = Layout<T, TAPS, P, COUT>::bytes;
     if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
-    // TEMPORARY switch (session 11 measurement): the largest shared-memory carveout.
-    if (std::getenv("TCONV_PB_CARVEOUT") != nullptr)
-      cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
     const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
     kernel<<<ctas, kThreads, bytes, stream>>>(p);
     return cudaGetLastError();

@@ -39,7 +39,6 @@
 // 1.44), 0.378 TF32, 0.264 bf16 (cuDNN 0.95); KernelBench 75 0.473 ms float32 and TF32 (cuDNN 6.66;
 // 62% of the copy floor), 0.428 bf16 (cuDNN 1.20). The one-pass kernel took 0.67-0.72 ms.
 #include <algorithm>
-#include <cstdlib>
 
 #include "element.cuh"
 #include "launch.h"
@@ -75,7 +74,6 @@ struct PhaseRowArgs {
   int step_words;    // tensor cores: operand words per mma k-step, 8, or 4 (m16n8k8 16-bit, see make_plan)
   int item_channels; // output channels per warp item: 8, or on tensor cores 16 (two N tiles)
   bool bias_fill;    // some W phase has no taps: buffer rows start as the bias, those phases are skipped
-  bool static_stride;  // TEMPORARY switch (TCONV_ROW_SW): W strides 2-5 compiled as constants
   int stage_pitch;   // words per staged row: stage_width, or for tensor cores 8 mod 32 (no conflicts)
   int runs;          // kRun-wide runs of the longest W phase
   int chunk;         // output channels per chunk: item_channels, twice that, ... kThreads
@@ -94,12 +92,6 @@ struct PhaseRowArgs {
 };
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
-
-// TEMPORARY (session 11 measurements): plan switches read from the environment; removed before landing.
-int row_switch(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != 0 ? std::atoi(v) : fallback;
-}
 
 // Writes output row `dst` (Wo elements) from a source of 16-byte vectors: vector v holds columns
 // v*kVector - shift .. + kVector, shift = the row's offset from 16-byte alignment in elements, so
@@ -389,7 +381,7 @@ __device__ __forceinline__ void tensor_core_item(const PhaseRowArgs& p, const ui
 // immediates), others read at run time.
 template <typename T, int kStepWords, int kNTiles, typename... Args>
 __device__ __forceinline__ void tensor_core_item_for_stride(const PhaseRowArgs& p, Args... args) {
-  switch (p.static_stride ? p.conv.geometry.w.stride : 0) {
+  switch (p.conv.geometry.w.stride) {
     case 2: tensor_core_item<T, kStepWords, kNTiles, 2>(p, args...); break;
     case 3: tensor_core_item<T, kStepWords, kNTiles, 3>(p, args...); break;
     case 4: tensor_core_item<T, kStepWords, kNTiles, 4>(p, args...); break;
@@ -693,7 +685,7 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   const bool tensor_cores = uses_tensor_cores(args);
   const int64_t values = tensor_cores && args.dtype != DType::Float32 ? 2 : 1;
   const int64_t words = (cin_g + values - 1) / values;
-  p.step_words = values == 2 && words <= 4 && row_switch("TCONV_ROW_K8", 1) ? 4 : 8;
+  p.step_words = values == 2 && words <= 4 ? 4 : 8;
   p.channel_rows = static_cast<int>(tensor_cores ? round_up(words, p.step_words) : cin_g);
   p.stage_pitch = tensor_cores ? static_cast<int>(round_up(p.stage_width + 24, 32) - 24) : p.stage_width;
   // Weight rows of `columns` words; tensor cores read them 8 columns x 4 rows per fragment, so their
@@ -728,13 +720,10 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   if (chunk == 0) return false;
   p.item_channels = kChannels;
   auto items = [&](int64_t chunk, int64_t item) { return p.runs * ((std::min(chunk, cout_g) + item - 1) / item); };
-  const int wide_items = row_switch("TCONV_ROW_N16", 1);  // 0 off, 1 where free, 2 always
-  if (tensor_cores && cout_g > kChannels && wide_items > 0) {
+  if (tensor_cores && cout_g > kChannels) {
     const int64_t wide = choose_chunk(2 * kChannels);
-    if (wide != 0 &&
-        (wide_items == 2 ||
-         (ctas_per_sm(bytes(wide), registers) >= ctas_per_sm(bytes(chunk), registers) &&
-          items(wide, 2 * kChannels) >= std::min<int64_t>(kWarps, items(chunk, kChannels))))) {
+    if (wide != 0 && ctas_per_sm(bytes(wide), registers) >= ctas_per_sm(bytes(chunk), registers) &&
+        items(wide, 2 * kChannels) >= std::min<int64_t>(kWarps, items(chunk, kChannels))) {
       chunk = wide;
       p.item_channels = 2 * kChannels;
     }
@@ -756,8 +745,6 @@ bool make_plan(const ConvArgs& args, PhaseRowArgs* plan) {
   // The bias fill pays where a W phase without taps has outputs (KernelBench 81: stride 5, dilation 2).
   p.bias_fill = false;
   for (int r = 0; r < g.w.stride; ++r) p.bias_fill |= p.w.output_count[r] > 0 && p.w.phase[r].count == 0;
-  p.bias_fill = p.bias_fill && row_switch("TCONV_ROW_FILL", 1);
-  p.static_stride = row_switch("TCONV_ROW_SW", 1) != 0;
   return true;
 }
 

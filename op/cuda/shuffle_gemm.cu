@@ -14,9 +14,10 @@
 // call as [group][m][k word], B straight from the input's channel rows.
 //
 // Tiles. A CTA computes 128 (M) x 128 (N) with 8 warps of 64 x 32 (4 x 4 m16n8 tiles, 64 float
-// accumulators), K in stages of 16 words (32 bf16/fp16 or 16 TF32 channels), 4 stages in flight
-// (cp.async groups). Fragments: A by ldmatrix.x4 from [m][word] rows (pitch 20 words: the 8 rows of
-// each 8x8 matrix in distinct bank groups); B, stored [channel][pixel] as the input holds it, by
+// accumulators), K in stages of 32 words (64 bf16/fp16 or 32 TF32 channels), 3 in flight (cp.async
+// groups), or of 16 words, 4 in flight, where 32 would pad K. Fragments: A by ldmatrix.x4 from
+// [m][word] rows (pitch of 4 words mod 32: the 8 rows of each 8x8 matrix in distinct bank groups);
+// B, stored [channel][pixel] as the input holds it, by
 // ldmatrix.x4.trans for 16-bit types (rows 272 bytes apart: 16 bytes apart modulo 128) and by
 // scalar loads for TF32 (pitch 8 mod 32 words: conflict-free). TF32 rounds B in place: each thread
 // rounds the chunks it copied as soon as they land, one stage ahead of the mma (A is packed
@@ -32,7 +33,6 @@
 // The grid: one CTA per (M tile, N tile, group, image), M tiles fastest, so the CTAs that read the
 // same input pixels run together and share them through L2.
 #include <algorithm>
-#include <cstdlib>
 
 #include "element.cuh"
 #include "launch.h"
@@ -346,10 +346,11 @@ bool make_plan(const ConvArgs& args, ShuffleArgs* plan) {
   p.pixels = g.h.in * g.w.in;
   const int64_t m_tiles = (cout_g * taps + kTileM - 1) / kTileM;
   const int64_t n_tiles = (p.pixels + kTileN - 1) / kTileN;
-  // TEMPORARY switch TCONV_SHUFFLE_WORDS (session 11 measurements): 16 or 32 words per K stage.
-  const char* words_switch = std::getenv("TCONV_SHUFFLE_WORDS");
-  p.stage_words = words_switch != nullptr && std::atoi(words_switch) == 32 ? 32 : 16;
-  const int64_t k_words = ((cin_g + values - 1) / values + p.stage_words - 1) / p.stage_words * p.stage_words;
+  // Stages of 32 words (run 3: U-Net 512 -> 256 TF32 0.367 -> 0.336 ms, the rest within 1%), of 16
+  // where 32 would pad K by more than an eighth beyond what 16 pads.
+  const int64_t words = (cin_g + values - 1) / values;
+  p.stage_words = (words + 31) / 32 * 32 * 8 <= (words + 15) / 16 * 16 * 9 ? 32 : 16;
+  const int64_t k_words = (words + p.stage_words - 1) / p.stage_words * p.stage_words;
   // 32-bit offsets inside a group's packed weights and for the B copies' channel offsets.
   if (m_tiles * kTileM * k_words >= (int64_t(1) << 31) || cin_g * (xs.c < 0 ? -xs.c : xs.c) >= (int64_t(1) << 31))
     return false;
@@ -395,13 +396,11 @@ bool shuffle_gemm_supported(const ConvArgs& args) {
 }
 
 // Measured on the H100 (session 11, against the implicit GEMM): bf16 U-Net 512 -> 256 on 64 x 64
-// 0.260 -> 0.217 ms, 128 -> 64 on 256 x 256 0.558 -> 0.356; TF32 128 -> 64 0.782 -> 0.546, but
-// 512 -> 256 0.350 -> 0.385 (half the mma rate per staged byte, and B's TF32 fragments are scalar
-// loads), so TF32 takes it up to 256 input channels per group.
+// 0.260 -> 0.214 ms, 128 -> 64 on 256 x 256 0.558 -> 0.353; TF32 128 -> 64 0.782 -> 0.541 and, with
+// 32-word stages (run 3), 512 -> 256 0.348 -> 0.336.
 bool shuffle_gemm_preferred(const ConvArgs& args) {
   const ConvTransposeGeometry& g = args.geometry;
-  return g.out_channels_per_group() >= 16 && (args.dtype != DType::Float32 || g.in_channels_per_group() <= 256) &&
-         shuffle_gemm_supported(args);
+  return g.out_channels_per_group() >= 16 && shuffle_gemm_supported(args);
 }
 
 size_t shuffle_gemm_workspace_bytes(const ConvArgs& args) {
