@@ -25,19 +25,20 @@ cuda::DType to_kernel_dtype(at::ScalarType type) {
   }
 }
 
-enum class Kernel { Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImplicitGemm, WindowGemm, WgmmaGemm };
+enum class Kernel { Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImageGemm, ImplicitGemm, WindowGemm, WgmmaGemm };
 
-// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|shuffle|gemm|window|wgmma|wgmma_packed pins the kernel
+// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|shuffle|image|gemm|window|wgmma|wgmma_packed pins the kernel
 // (benchmarks and tests of each path; wgmma_packed the wgmma kernel with packed tiles, launch.h);
 // read once. A pinned kernel still declines what it can't do (every one but
 // direct float64; phase_block anything but stride 2, dilation 1, kernels to 4x4 and 4 channels
 // per group; phase_row channels_last outputs and rows shared memory can't stage; shuffle anything
-// but kernel == stride and strict float32; the window
+// but kernel == stride and strict float32; image anything but 16-bit types, images of at most 128
+// pixels, dilation 1 and compute capability 9.0; the window
 // kernels shapes their plans can't hold; wgmma also strict float32 and devices other than compute
 // capability 9.0), which then goes to the next path: wgmma -> window -> gemm -> direct,
-// shuffle -> gemm -> direct, phase_block -> direct, phase_row -> direct.
+// shuffle -> gemm -> direct, image -> gemm -> direct, phase_block -> direct, phase_row -> direct.
 enum class Override {
-  Automatic, Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImplicitGemm, WindowGemm, WgmmaGemm, WgmmaPacked
+  Automatic, Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImageGemm, ImplicitGemm, WindowGemm, WgmmaGemm, WgmmaPacked
 };
 Override kernel_override() {
   static const Override choice = [] {
@@ -47,13 +48,14 @@ Override kernel_override() {
     if (std::strcmp(value, "phase_block") == 0) return Override::PhaseBlock;
     if (std::strcmp(value, "phase_row") == 0) return Override::PhaseRow;
     if (std::strcmp(value, "shuffle") == 0) return Override::ShuffleGemm;
+    if (std::strcmp(value, "image") == 0) return Override::ImageGemm;
     if (std::strcmp(value, "gemm") == 0) return Override::ImplicitGemm;
     if (std::strcmp(value, "window") == 0) return Override::WindowGemm;
     if (std::strcmp(value, "wgmma") == 0) return Override::WgmmaGemm;
     if (std::strcmp(value, "wgmma_packed") == 0) return Override::WgmmaPacked;
     TORCH_CHECK(false,
-                "TCONV_CUDA_KERNEL must be 'direct', 'phase_block', 'phase_row', 'shuffle', 'gemm', "
-                "'window', 'wgmma' or 'wgmma_packed', got '",
+                "TCONV_CUDA_KERNEL must be 'direct', 'phase_block', 'phase_row', 'shuffle', 'image', "
+                "'gemm', 'window', 'wgmma' or 'wgmma_packed', got '",
                 value, "'");
   }();
   return choice;
@@ -90,6 +92,8 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
     case Override::PhaseRow: return cuda::phase_row_supported(args) ? Kernel::PhaseRow : Kernel::Direct;
     case Override::ShuffleGemm:
       return cuda::shuffle_gemm_supported(args) ? Kernel::ShuffleGemm : gemm ? Kernel::ImplicitGemm : Kernel::Direct;
+    case Override::ImageGemm:
+      return cuda::image_gemm_supported(args) ? Kernel::ImageGemm : gemm ? Kernel::ImplicitGemm : Kernel::Direct;
     case Override::ImplicitGemm: return gemm ? Kernel::ImplicitGemm : Kernel::Direct;
     case Override::WindowGemm:
       return cuda::window_gemm_supported(args) ? Kernel::WindowGemm
@@ -112,6 +116,8 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
     return cuda::phase_row_preferred(args) ? Kernel::PhaseRow : Kernel::Direct;
   // Kernel == stride (U-Net): one GEMM per image, every operand by cp.async.
   if (cuda::shuffle_gemm_preferred(args)) return Kernel::ShuffleGemm;
+  // Hopper, small images (DCGAN 8 x 8): whole images per tile, col2im in shared memory.
+  if (cuda::image_gemm_preferred(args)) return Kernel::ImageGemm;
   // Hopper, many taps per phase: wgmma straight from the staged window (docs/cuda-kernels.md).
   if (cuda::wgmma_gemm_preferred(args)) return Kernel::WgmmaGemm;
   if (cuda::window_gemm_preferred(args)) return Kernel::WindowGemm;  // implies supported
@@ -171,6 +177,11 @@ at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weig
     case Kernel::ShuffleGemm: {
       const at::Tensor packed = workspace(cuda::shuffle_gemm_workspace_bytes(args));
       C10_CUDA_CHECK(cuda::launch_shuffle_gemm(args, packed.data_ptr(), stream));
+      break;
+    }
+    case Kernel::ImageGemm: {
+      const at::Tensor packed = workspace(cuda::image_gemm_workspace_bytes(args));
+      C10_CUDA_CHECK(cuda::launch_image_gemm(args, packed.data_ptr(), stream));
       break;
     }
     case Kernel::ImplicitGemm: {

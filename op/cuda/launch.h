@@ -80,6 +80,17 @@ bool shuffle_gemm_preferred(const ConvArgs& args);
 size_t shuffle_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_shuffle_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
+// Image GEMM (wgmma_image_gemm.cu, sm_90a): input images of at most 128 pixels (a multiple of 8),
+// dilation 1, bf16/fp16 (DCGAN's 4x4 and 8x8 layers): per group one wgmma GEMM, (output channel,
+// tap) x input channels x whole images, and col2im of each CTA's images in shared memory.
+// supported() also needs a compute capability 9.0 device, KH * KW <= 128, NCHW output and input
+// channels of contiguous, 16-byte aligned pixel rows (NCHW). `workspace` holds
+// image_gemm_workspace_bytes(args) bytes (the weights packed per call).
+bool image_gemm_supported(const ConvArgs& args);
+bool image_gemm_preferred(const ConvArgs& args);
+size_t image_gemm_workspace_bytes(const ConvArgs& args);
+cudaError_t launch_image_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
+
 // Tensor-core implicit GEMM (mma.sync: TF32 for float32 when TF32 is allowed, 3xTF32 when it is
 // not, bf16/fp16 with float32 accumulators). `workspace` holds implicit_gemm_workspace_bytes(args)
 // bytes for the weights packed per call.
@@ -116,6 +127,8 @@ cudaError_t launch_window_gemm(const ConvArgs& args, void* workspace, cudaStream
 // narrower than a tile. Packed tiles measured slower than the implicit GEMM on the DCGAN layers
 // they were built for (wgmma_gemm.cu), so only a pinned run (tests, benchmarks) takes them.
 enum class WgmmaLayout { RowBands, Packed };
+// Whether the current device runs the sm_90a (wgmma) kernels: compute capability 9.0.
+bool wgmma_device();
 bool wgmma_gemm_supported(const ConvArgs& args, WgmmaLayout layout);
 bool wgmma_gemm_preferred(const ConvArgs& args);
 size_t wgmma_gemm_workspace_bytes(const ConvArgs& args, WgmmaLayout layout);

@@ -92,6 +92,10 @@ TCONV_DEFINE_WGMMA(bf16_n128, 64, "m64n128k16.f32.bf16.bf16", ", 1, 1, 0, 0")
 TCONV_DEFINE_WGMMA(f16_n64, 32, "m64n64k16.f32.f16.f16", ", 1, 1, 0, 0")
 TCONV_DEFINE_WGMMA(f16_n104, 52, "m64n104k16.f32.f16.f16", ", 1, 1, 0, 0")
 TCONV_DEFINE_WGMMA(f16_n128, 64, "m64n128k16.f32.f16.f16", ", 1, 1, 0, 0")
+// B N-major (transpose immediate 1: 16-bit types only): each core matrix is 8 K rows of 8
+// consecutive N values; the descriptor's leading offset steps K (8 rows), its stride offset N.
+TCONV_DEFINE_WGMMA(bf16_n128_b_nmajor, 64, "m64n128k16.f32.bf16.bf16", ", 1, 1, 0, 1")
+TCONV_DEFINE_WGMMA(f16_n128_b_nmajor, 64, "m64n128k16.f32.f16.f16", ", 1, 1, 0, 1")
 
 #undef TCONV_DEFINE_WGMMA
 #undef TCONV_WGMMA_D_32
@@ -121,6 +125,14 @@ __device__ __forceinline__ void mma(float (&d)[N / 2], uint64_t a, uint64_t b) {
     else if constexpr (bf16) bf16_n128(d, a, b);
     else f16_n128(d, a, b);
   }
+}
+
+// One K step (16 values) of an m64 x 128 tile, A K-major and B N-major, for bf16 or fp16.
+template <typename T>
+__device__ __forceinline__ void mma_b_nmajor(float (&d)[64], uint64_t a, uint64_t b) {
+  static_assert(sizeof(T) == 2, "N-major operands exist for 16-bit types only");
+  if constexpr (std::is_same<T, __nv_bfloat16>::value) bf16_n128_b_nmajor(d, a, b);
+  else f16_n128_b_nmajor(d, a, b);
 }
 
 }  // namespace wgmma

@@ -736,6 +736,8 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
 
 }  // namespace
 
+bool wgmma_device() { return device_facts().hopper; }
+
 bool wgmma_gemm_supported(const ConvArgs& args, WgmmaLayout layout) { return plan_for(args, layout).ok; }
 
 // The producer's work per stage is the window, the consumers' is taps x rows wgmmas: the kernel

@@ -1,0 +1,74 @@
+// The image GEMM's geometry (op/cuda/wgmma_image_gemm.cu: input images of at most 128 pixels, a
+// multiple of 8, dilation 1, bf16/fp16 on a Hopper GPU) in both 16-bit types: random sets from the
+// general generator narrowed to such images (one to several per N tile, and batches that leave the
+// last tile part empty), any kernel of 1-5 per axis with any stride, padding and output_padding
+// (col2im over overlapping taps, gaps of bias-only outputs, cropped edges, odd output widths that
+// take the element-by-element stores), 1-80 input channels per group (one or two K stages, cut
+// short) and 1-40 output channels per group (M tiles cut short), groups, bias. The op_cuda_image
+// CTest run pins the kernel, so every set it supports goes through it there; the rest are checked
+// on the kernels they fall back to. Also the DCGAN 8 x 8 layer of the benchmark with fewer images.
+#include "cuda_test_support.h"
+
+using namespace tconv_test;
+
+namespace {
+
+class ImageSets : public NarrowedSets {
+ public:
+  explicit ImageSets(uint64_t seed) : NarrowedSets(seed) {}
+
+  ArgSet next() {
+    constexpr int64_t kImages[][2] = {{1, 8}, {2, 4}, {4, 4}, {2, 8}, {8, 8}, {4, 16}, {16, 8}, {8, 12}, {3, 8}};
+    for (;;) {
+      ArgSet a = gen_.next();
+      const auto& image = kImages[uniform(0, 8)];
+      a.in_h = image[0];
+      a.in_w = image[1];
+      a.unbatched = false;
+      a.batch = uniform(1, 9);
+      a.kernel_h = uniform(1, 5);
+      a.kernel_w = uniform(1, 5);
+      a.stride = {uniform(1, 4), uniform(1, 4)};
+      a.stride_single = false;
+      a.dilation = {1, 1};
+      a.dilation_single = false;
+      a.padding = {uniform(0, a.kernel_h - 1), uniform(0, a.kernel_w - 1)};
+      a.padding_single = false;
+      a.output_padding = {uniform(0, a.stride[0] - 1), uniform(0, a.stride[1] - 1)};
+      a.output_padding_single = false;
+      a.in_channels_per_group = uniform(1, 80);
+      a.out_channels_per_group = uniform(1, 40);
+      if (coin(0.5)) a.input_layout = InputLayout::Contiguous;
+      if (coin(0.5)) a.bias_layout = BiasLayout::Contiguous;
+      if (a.out_h() >= 1 && a.out_w() >= 1) return a;
+    }
+  }
+};
+
+constexpr int kSets = 150;
+
+}  // namespace
+
+CATCH_TEST_CASE("CUDA: small images, overlapping taps, 16-bit types", "[cuda][sweep]") {
+  TCONV_REQUIRE_CUDA();
+  cuda_sweep_narrowed<ImageSets>({at::kHalf, false, "float16"}, 0x1A0001, kSets, "small-image sets");
+  cuda_sweep_narrowed<ImageSets>({at::kBFloat16, false, "bfloat16"}, 0x1A0002, kSets, "small-image sets");
+}
+
+CATCH_TEST_CASE("CUDA: DCGAN 4x4 / s2 layer on 8 x 8 images at a small size", "[cuda][sweep]") {
+  TCONV_REQUIRE_CUDA();
+  ArgSet dcgan;  // 512 -> 256 on 8 x 8 in the benchmark; here fewer images, all channels
+  dcgan.batch = 5;
+  dcgan.in_channels_per_group = 512;
+  dcgan.out_channels_per_group = 256;
+  dcgan.in_h = dcgan.in_w = 8;
+  dcgan.kernel_h = dcgan.kernel_w = 4;
+  dcgan.stride = {2, 2};
+  dcgan.padding = {1, 1};
+  dcgan.data_seed = 64;
+  check_layer(dcgan, at::kBFloat16, false);
+  check_layer(dcgan, at::kHalf, false);
+  dcgan.bias_layout = BiasLayout::Contiguous;
+  check_layer(dcgan, at::kFloat, true);
+  check_layer(dcgan, at::kBFloat16, false);
+}
