@@ -31,6 +31,7 @@
 // the body is empty elsewhere and image_gemm_supported() requires a compute capability 9.0 device.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 
 #include "element.cuh"
 #include "launch.h"
@@ -50,27 +51,40 @@ using namespace tensor_core;
 
 constexpr int kThreads = 256;                        // two warpgroups
 constexpr int kTileM = 128;                          // (output channel, tap) rows per CTA
-constexpr int kTileN = 128;                          // input pixels (whole images) per CTA
 constexpr int kStageChannels = 64;                   // K per stage
-constexpr int kStages = 3;
-constexpr int kStageElements = kTileM * kStageChannels;   // A's elements per stage (= B's)
-constexpr int kOperandBytes = kStageElements * 2;         // 16 KB
-constexpr int kStageBytes = 2 * kOperandBytes;            // A then B
-constexpr int kCoreBytes = 128;                           // 8 rows x 16 bytes
+constexpr int kCoreBytes = 128;                      // a core matrix: 8 rows x 16 bytes
+constexpr int kABytes = kTileM * kStageChannels * 2;      // A per stage: 16 KB
 constexpr int kAStrideM = (kStageChannels / 8) * kCoreBytes;  // A: M-adjacent core matrices
-constexpr int kBStrideK = (kTileN / 8) * kCoreBytes;          // B: K-adjacent core matrices
-constexpr int kTilePitch = kTileN + 4;                    // floats per staged accumulator row
-constexpr int kChunks = kOperandBytes / 16 / kThreads;    // 16-byte copies per thread and operand
+constexpr int kAChunks = kABytes / 16 / kThreads;         // A's 16-byte copies per thread and stage
 constexpr int kOutputRun = 8;                             // output columns per epilogue item
-constexpr int kSharedBytes = std::max(kStages * kStageBytes, kTileM * kTilePitch * 4);
+
+// N tile (input pixels, whole images): 128 (64 accumulators per thread, 3 stages, 2 CTAs per SM,
+// each warpgroup waits for its wgmmas every stage) or 256 (128 accumulators, 4 stages, 1 CTA per
+// SM, one stage's wgmmas left running while the next is issued). Both load 2 stages ahead.
+template <int N>
+struct Tile {
+  static constexpr int stages = N == 128 ? 3 : 4;
+  static constexpr int wgmma_in_flight = N == 128 ? 0 : 1;
+  static constexpr int ahead = stages - 1 - wgmma_in_flight;   // stages loaded ahead
+  static constexpr int ctas_per_sm = N == 128 ? 2 : 1;
+  static constexpr int accumulators = N / 2;
+  static constexpr int b_bytes = N * kStageChannels * 2;
+  static constexpr int stage_bytes = kABytes + b_bytes;
+  static constexpr int b_stride_k = (N / 8) * kCoreBytes;      // B: K-adjacent core matrices
+  static constexpr int b_chunks = b_bytes / 16 / kThreads;
+  static constexpr int pitch = N + 4;                          // floats per staged accumulator row
+  static constexpr int shared_bytes =
+      stages * stage_bytes > kTileM * pitch * 4 ? stages * stage_bytes : kTileM * pitch * 4;
+};
 
 struct ImageGemmArgs {
   ConvArgs conv;
   Strides4 output_strides;
-  const void* packed;        // [group][m tile][k stage][kStageElements] in the shared A layout
+  const void* packed;        // [group][m tile][k stage][kTileM x kStageChannels] in the shared A layout
+  int tile_n;                // 128 or 256 (Tile)
   int m_tiles, k_stages;
   int channels_per_tile;     // output channels per M tile: 128 / taps
-  int images_per_tile;       // 128 / (H W)
+  int images_per_tile;       // tile_n / (H W)
   bool vector_stores;        // output rows of whole, aligned 16-byte runs
 };
 
@@ -78,14 +92,85 @@ struct ImageGemmArgs {
 __device__ __forceinline__ uint64_t a_descriptor(uint32_t stage, int warpgroup, int k_step) {
   return wgmma::descriptor(stage + warpgroup * 8 * kAStrideM + k_step * 2 * kCoreBytes, kCoreBytes, kAStrideM);
 }
+template <int N>
 __device__ __forceinline__ uint64_t b_descriptor(uint32_t stage, int k_step) {
-  return wgmma::descriptor(stage + kOperandBytes + k_step * 2 * kBStrideK, kBStrideK, kCoreBytes);
+  return wgmma::descriptor(stage + kABytes + k_step * 2 * Tile<N>::b_stride_k, Tile<N>::b_stride_k, kCoreBytes);
 }
 #endif
 
+// col2im of the staged tile (rows m = (channel, kh, kw), columns n = (image, ih, iw), `pitch` floats
+// apart): items of kOutputRun columns of one (channel, image, output row), consecutive items along
+// the row, so a warp's stores are consecutive 16-byte runs of one output plane. Each output sums
+// its taps: kh = (oh + p_h) mod s_h and every s_h-th after, ih = (oh + p_h - kh) / s_h, likewise kw.
 template <typename T>
-__global__ void __launch_bounds__(kThreads, 2) image_gemm_kernel(const ImageGemmArgs p) {
+__device__ __forceinline__ void col2im(const ImageGemmArgs& p, const float* tile, int pitch, int m_tile, int group,
+                                       int64_t image0) {
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const int H = static_cast<int>(g.h.in), W = static_cast<int>(g.w.in), pixels = H * W;
+  const int Ho = static_cast<int>(g.h.out), Wo = static_cast<int>(g.w.out);
+  const int KH = static_cast<int>(g.h.kernel), KW = static_cast<int>(g.w.kernel), taps = KH * KW;
+  const int sh = static_cast<int>(g.h.stride), sw = static_cast<int>(g.w.stride);
+  const int ph = static_cast<int>(g.h.padding), pw = static_cast<int>(g.w.padding);
+  const int cout_g = static_cast<int>(g.out_channels_per_group());
+  const int runs = (Wo + kOutputRun - 1) / kOutputRun;
+  const int items = p.channels_per_tile * p.images_per_tile * Ho * runs;
+  const int co0 = m_tile * p.channels_per_tile;
+  const int64_t channel0 = int64_t(group) * cout_g;
+  const T* bias = static_cast<const T*>(p.conv.bias);
+  const Strides4& os = p.output_strides;
+  T* out = static_cast<T*>(p.conv.output);
+  for (int item = threadIdx.x; item < items; item += kThreads) {
+    int rest = item;
+    const int run = rest % runs;
+    rest /= runs;
+    const int oh = rest % Ho;
+    rest /= Ho;
+    const int img = rest % p.images_per_tile, channel = rest / p.images_per_tile;
+    const int co = co0 + channel;
+    const int64_t n = image0 + img;
+    if (co >= cout_g || n >= g.batch) continue;
+    const int ow0 = run * kOutputRun;
+    // Each column's first tap and input column, stepped along the run without dividing again.
+    int kw_first[kOutputRun], iw_first[kOutputRun];
+    {
+      int kw = (ow0 + pw) % sw, iw = (ow0 + pw) / sw;
+#pragma unroll
+      for (int j = 0; j < kOutputRun; ++j) {
+        kw_first[j] = kw, iw_first[j] = iw;
+        if (++kw == sw) kw = 0, ++iw;
+      }
+    }
+    const float b = bias != nullptr ? to_acc(load_readonly(bias + channel0 + co)) : 0.0f;
+    float v[kOutputRun];
+#pragma unroll
+    for (int j = 0; j < kOutputRun; ++j) v[j] = b;
+    const float* plane = tile + channel * taps * pitch + img * pixels;
+    for (int kh = (oh + ph) % sh, ih = (oh + ph) / sh; kh < KH && ih >= 0; kh += sh, --ih) {
+      if (ih >= H) continue;
+      const float* tap_row = plane + kh * KW * pitch + ih * W;
+#pragma unroll
+      for (int j = 0; j < kOutputRun; ++j)
+        for (int kw = kw_first[j], iw = iw_first[j]; kw < KW && iw >= 0; kw += sw, --iw)
+          if (iw < W) v[j] += tap_row[kw * pitch + iw];
+    }
+    T* dst = out + n * os.n + (channel0 + co) * os.c + int64_t(oh) * os.h;
+    if (p.vector_stores && ow0 + kOutputRun <= Wo) {
+      alignas(16) T packed[kOutputRun];
+#pragma unroll
+      for (int j = 0; j < kOutputRun; ++j) packed[j] = from_acc<T>(v[j]);
+      __stcs(reinterpret_cast<int4*>(dst + ow0), *reinterpret_cast<const int4*>(packed));
+    } else {
+#pragma unroll
+      for (int j = 0; j < kOutputRun; ++j)
+        if (ow0 + j < Wo) dst[int64_t(ow0 + j) * os.w] = from_acc<T>(v[j]);
+    }
+  }
+}
+
+template <typename T, int N>
+__global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_kernel(const ImageGemmArgs p) {
 #if TCONV_WGMMA_DEVICE
+  using S = Tile<N>;
   extern __shared__ __align__(128) unsigned char smem[];
   const uint32_t base = shared_address(smem);
   const ConvTransposeGeometry& g = p.conv.geometry;
@@ -100,61 +185,63 @@ __global__ void __launch_bounds__(kThreads, 2) image_gemm_kernel(const ImageGemm
   const int tid = threadIdx.x;
 
   // Copies. A: a straight copy of the packed stage, chunk tid + 256 i. B: chunk q = tid + 256 i is
-  // channel row q % 8 of core matrix (K block q / 128, N block (q / 8) % 16), so a thread keeps its
-  // pixel run and row and steps 16 channels per i; 8 neighbouring lanes fill one 128-byte core
-  // matrix (no bank conflicts) from 8 channel rows.
+  // channel row q % 8 of core matrix (N block (q / 8) % (N / 8), K block (q / 8) / (N / 8)), so a
+  // thread keeps its pixel run and row and steps whole K blocks with i; 8 neighbouring lanes fill
+  // one 128-byte core matrix (no bank conflicts) from 8 channel rows.
   const T* a_src = static_cast<const T*>(p.packed) +
-                   (int64_t(group) * p.m_tiles + m_tile) * p.k_stages * int64_t(kStageElements) + tid * 8;
-  const int row = tid % 8, n_block = (tid / 8) % (kTileN / 8), k_block = tid / 128;
+                   (int64_t(group) * p.m_tiles + m_tile) * p.k_stages * int64_t(kABytes / 2) + tid * 8;
+  const int row = tid % 8, n_block = (tid / 8) % (N / 8);
   const int image_in_tile = n_block * 8 / pixels, pixel = n_block * 8 % pixels;
   const int64_t image = image0 + image_in_tile;
   const bool pixels_inside = image_in_tile < p.images_per_tile && image < g.batch;
   const Strides4& xs = p.conv.input_strides;
   const T* x = static_cast<const T*>(p.conv.input);
   const T* b_src = x + (pixels_inside ? image * xs.n + int64_t(group) * cin_g * xs.c + pixel : 0);
-  const int b_channel = k_block * 8 + row;  // + 16 i
-  const uint32_t b_target = kOperandBytes + k_block * kBStrideK + n_block * kCoreBytes + row * 16;
+  const uint32_t b_target = kABytes + n_block * kCoreBytes + row * 16;
   auto copy_stage = [&](int s) {
-    const uint32_t stage = base + (s % kStages) * kStageBytes;
+    const uint32_t stage = base + (s % S::stages) * S::stage_bytes;
 #pragma unroll
-    for (int i = 0; i < kChunks; ++i)
-      cp_async16(stage + (tid + i * kThreads) * 16, a_src + int64_t(s) * kStageElements + i * kThreads * 8);
+    for (int i = 0; i < kAChunks; ++i)
+      cp_async16(stage + (tid + i * kThreads) * 16, a_src + int64_t(s) * (kABytes / 2) + i * kThreads * 8);
 #pragma unroll
-    for (int i = 0; i < kChunks; ++i) {
-      const int channel = s * kStageChannels + b_channel + 16 * i;
+    for (int i = 0; i < S::b_chunks; ++i) {
+      const int k_block = (tid / 8 + 32 * i) / (N / 8);
+      const int channel = s * kStageChannels + k_block * 8 + row;
       const bool inside = pixels_inside && channel < cin_g;  // else zero-filled, nothing read
-      cp_async16_zfill(stage + b_target + 2 * i * kBStrideK, inside ? b_src + channel * xs.c : x, inside);
+      cp_async16_zfill(stage + b_target + k_block * S::b_stride_k, inside ? b_src + channel * xs.c : x, inside);
     }
   };
 
-  float d[64];
+  float d[S::accumulators];
 #pragma unroll
-  for (int i = 0; i < 64; ++i) d[i] = 0.0f;
+  for (int i = 0; i < S::accumulators; ++i) d[i] = 0.0f;
   const int warpgroup = tid / 128;
-  // Pipeline: stages s + 1, s + 2 in flight while s is multiplied. The copy into stage s - 1's
-  // slot starts after the barrier that follows every warpgroup's wait for stage s - 1's wgmmas.
+  // Pipeline: stages s + 1 .. s + ahead loading while s is multiplied. The copy into a slot starts
+  // after the barrier that follows every warpgroup's wait for the wgmmas that read it.
 #pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) {
+  for (int s = 0; s < S::ahead; ++s) {
     if (s < p.k_stages) copy_stage(s);
     cp_async_commit();
   }
   for (int s = 0; s < p.k_stages; ++s) {
-    cp_async_wait<kStages - 2>();
+    cp_async_wait<S::ahead - 1>();
     wgmma::fence_proxy_async();  // this thread's cp.async data, visible to wgmma after the barrier
     __syncthreads();
-    if (s + kStages - 1 < p.k_stages) copy_stage(s + kStages - 1);
+    if (s + S::ahead < p.k_stages) copy_stage(s + S::ahead);
     cp_async_commit();
-    const uint32_t stage = base + (s % kStages) * kStageBytes;
+    const uint32_t stage = base + (s % S::stages) * S::stage_bytes;
     wgmma::fence();
     wgmma::fence_operands(d);
 #pragma unroll
     for (int k = 0; k < kStageChannels / 16; ++k)
-      wgmma::mma_b_nmajor<T>(d, a_descriptor(stage, warpgroup, k), b_descriptor(stage, k));
+      wgmma::mma_b_nmajor<T, N>(d, a_descriptor(stage, warpgroup, k), b_descriptor<N>(stage, k));
     wgmma::commit();
     wgmma::fence_operands(d);
-    wgmma::wait<0>();
+    wgmma::wait<S::wgmma_in_flight>();
     wgmma::fence_operands(d);
   }
+  wgmma::wait<0>();
+  wgmma::fence_operands(d);
   cp_async_wait_all();
   __syncthreads();  // every stage read: the pipeline's memory takes the accumulator tile
 
@@ -165,73 +252,13 @@ __global__ void __launch_bounds__(kThreads, 2) image_gemm_kernel(const ImageGemm
     const int lane = tid % 32, w = (tid / 32) % 4;
     const int m = warpgroup * 64 + 16 * w + lane / 4, n = 2 * (lane % 4);
 #pragma unroll
-    for (int j = 0; j < 16; ++j) {
-      *reinterpret_cast<float2*>(tile + m * kTilePitch + 8 * j + n) = make_float2(d[4 * j], d[4 * j + 1]);
-      *reinterpret_cast<float2*>(tile + (m + 8) * kTilePitch + 8 * j + n) = make_float2(d[4 * j + 2], d[4 * j + 3]);
+    for (int j = 0; j < N / 8; ++j) {
+      *reinterpret_cast<float2*>(tile + m * S::pitch + 8 * j + n) = make_float2(d[4 * j], d[4 * j + 1]);
+      *reinterpret_cast<float2*>(tile + (m + 8) * S::pitch + 8 * j + n) = make_float2(d[4 * j + 2], d[4 * j + 3]);
     }
   }
   __syncthreads();
-
-  // col2im: items of kOutputRun columns of one (channel, image, output row), consecutive items
-  // along the row, so a warp's stores are consecutive 16-byte runs of one output plane.
-  const int Ho = static_cast<int>(g.h.out), Wo = static_cast<int>(g.w.out);
-  const int KH = static_cast<int>(g.h.kernel), KW = static_cast<int>(g.w.kernel), taps = KH * KW;
-  const int sh = static_cast<int>(g.h.stride), sw = static_cast<int>(g.w.stride);
-  const int ph = static_cast<int>(g.h.padding), pw = static_cast<int>(g.w.padding);
-  const int runs = (Wo + kOutputRun - 1) / kOutputRun;
-  const int items = p.channels_per_tile * p.images_per_tile * Ho * runs;
-  const int co0 = m_tile * p.channels_per_tile;
-  const int64_t channel0 = int64_t(group) * cout_g;
-  const T* bias = static_cast<const T*>(p.conv.bias);
-  const Strides4& os = p.output_strides;
-  T* out = static_cast<T*>(p.conv.output);
-  for (int item = tid; item < items; item += kThreads) {
-    int rest = item;
-    const int run = rest % runs;
-    rest /= runs;
-    const int oh = rest % Ho;
-    rest /= Ho;
-    const int img = rest % p.images_per_tile, channel = rest / p.images_per_tile;
-    const int co = co0 + channel;
-    const int64_t n = image0 + img;
-    if (co >= cout_g || n >= g.batch) continue;
-    const int ow0 = run * kOutputRun;
-    const float b = bias != nullptr ? to_acc(load_readonly(bias + channel0 + co)) : 0.0f;
-    // Each column's first tap and its input column: kw = (ow + p_w) mod s_w, iw = (ow + p_w - kw) / s_w,
-    // stepped along the run without dividing again.
-    int kw_first[kOutputRun], iw_first[kOutputRun];
-    {
-      int kw = (ow0 + pw) % sw, iw = (ow0 + pw) / sw;
-#pragma unroll
-      for (int j = 0; j < kOutputRun; ++j) {
-        kw_first[j] = kw, iw_first[j] = iw;
-        if (++kw == sw) kw = 0, ++iw;
-      }
-    }
-    float v[kOutputRun];
-#pragma unroll
-    for (int j = 0; j < kOutputRun; ++j) v[j] = b;
-    const float* plane = tile + channel * taps * kTilePitch + img * pixels;
-    for (int kh = (oh + ph) % sh, ih = (oh + ph) / sh; kh < KH && ih >= 0; kh += sh, --ih) {
-      if (ih >= H) continue;
-      const float* tap_row = plane + kh * KW * kTilePitch + ih * W;
-#pragma unroll
-      for (int j = 0; j < kOutputRun; ++j)
-        for (int kw = kw_first[j], iw = iw_first[j]; kw < KW && iw >= 0; kw += sw, --iw)
-          if (iw < W) v[j] += tap_row[kw * kTilePitch + iw];
-    }
-    T* dst = out + n * os.n + (channel0 + co) * os.c + int64_t(oh) * os.h;
-    if (p.vector_stores && ow0 + kOutputRun <= Wo) {
-      alignas(16) T packed[kOutputRun];
-#pragma unroll
-      for (int j = 0; j < kOutputRun; ++j) packed[j] = from_acc<T>(v[j]);
-      __stcs(reinterpret_cast<int4*>(dst + ow0), *reinterpret_cast<const int4*>(packed));
-    } else {
-#pragma unroll
-      for (int j = 0; j < kOutputRun; ++j)
-        if (ow0 + j < Wo) dst[int64_t(ow0 + j) * os.w] = from_acc<T>(v[j]);
-    }
-  }
+  col2im<T>(p, tile, S::pitch, m_tile, group, image0);
 #elif defined(__CUDA_ARCH__)
   __trap();  // never launched: supported() requires the sm_90a code's device
 #endif
@@ -246,6 +273,7 @@ __global__ void pack_image_weights_kernel(const T* __restrict__ weight, T* __res
                                           int channels_per_tile) {
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   const int64_t taps = g.h.kernel * g.w.kernel;
+  constexpr int kStageElements = kABytes / 2;
   const int64_t total = g.groups * m_tiles * int64_t(k_stages) * kStageElements;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     const int e = static_cast<int>(i % kStageElements);
@@ -267,7 +295,7 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   if (!wgmma_device()) return false;
   if (g.h.dilation != 1 || g.w.dilation != 1 || args.output_channels_last) return false;
   const int64_t pixels = g.h.in * g.w.in, taps = g.h.kernel * g.w.kernel;
-  if (pixels > kTileN || pixels % 8 != 0 || taps > kTileM) return false;
+  if (pixels > 256 || pixels % 8 != 0 || taps > kTileM) return false;
   // B: each image's channel one contiguous, 16-byte aligned run of H x W values.
   const Strides4& xs = args.input_strides;
   if (reinterpret_cast<uintptr_t>(args.input) % 16 != 0 || xs.w != 1 || (g.h.in > 1 && xs.h != g.w.in) ||
@@ -278,7 +306,10 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   p.conv = args;
   p.output_strides = output_strides(args);
   p.channels_per_tile = static_cast<int>(kTileM / taps);
-  p.images_per_tile = static_cast<int>(kTileN / pixels);
+  // TEMPORARY switch TCONV_IMAGE_TILE (session 12 measurements): 256-pixel tiles also for small images.
+  const char* tile_switch = std::getenv("TCONV_IMAGE_TILE");
+  p.tile_n = pixels > 128 || (tile_switch != nullptr && std::atoi(tile_switch) == 256) ? 256 : 128;
+  p.images_per_tile = static_cast<int>(p.tile_n / pixels);
   const int64_t m_tiles = (cout_g + p.channels_per_tile - 1) / p.channels_per_tile;
   const int64_t k_stages = (cin_g + kStageChannels - 1) / kStageChannels;
   const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile;
@@ -296,13 +327,27 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
 }
 
 size_t workspace_bytes(const ImageGemmArgs& p) {
-  return size_t(p.conv.geometry.groups) * p.m_tiles * p.k_stages * kStageElements * 2;
+  return size_t(p.conv.geometry.groups) * p.m_tiles * p.k_stages * kABytes;
+}
+
+template <typename T, int N>
+cudaError_t launch_tile(const ImageGemmArgs& p, cudaStream_t stream) {
+  constexpr auto kernel = image_gemm_kernel<T, N>;
+  int64_t limit = 0;
+  const cudaError_t e = raise_dynamic_shared_memory_limit<kernel, true>(&limit);
+  if (e != cudaSuccess) return e;
+  if (Tile<N>::shared_bytes > limit) return cudaErrorInvalidConfiguration;
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile;
+  const unsigned ctas = static_cast<unsigned>(int64_t(p.m_tiles) * g.groups * n_tiles);
+  kernel<<<ctas, kThreads, Tile<N>::shared_bytes, stream>>>(p);
+  return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t launch_typed(ImageGemmArgs p, void* workspace, cudaStream_t stream) {
   const ConvTransposeGeometry& g = p.conv.geometry;
-  const int64_t elements = int64_t(g.groups) * p.m_tiles * p.k_stages * kStageElements;
+  const int64_t elements = int64_t(g.groups) * p.m_tiles * p.k_stages * (kABytes / 2);
   const unsigned pack_blocks = static_cast<unsigned>(std::min<int64_t>((elements + 255) / 256, 4096));
   pack_image_weights_kernel<T><<<pack_blocks, 256, 0, stream>>>(static_cast<const T*>(p.conv.weight),
                                                                 static_cast<T*>(workspace), g, p.m_tiles,
@@ -310,14 +355,7 @@ cudaError_t launch_typed(ImageGemmArgs p, void* workspace, cudaStream_t stream) 
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
   p.packed = workspace;
-  int64_t limit = 0;
-  e = raise_dynamic_shared_memory_limit<image_gemm_kernel<T>, true>(&limit);
-  if (e != cudaSuccess) return e;
-  if (kSharedBytes > limit) return cudaErrorInvalidConfiguration;
-  const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile;
-  const unsigned ctas = static_cast<unsigned>(int64_t(p.m_tiles) * g.groups * n_tiles);
-  image_gemm_kernel<T><<<ctas, kThreads, kSharedBytes, stream>>>(p);
-  return cudaGetLastError();
+  return p.tile_n == 256 ? launch_tile<T, 256>(p, stream) : launch_tile<T, 128>(p, stream);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The image GEMM's geometry (op/cuda/wgmma_image_gemm.cu: input images of at most 128 pixels, a
+// The image GEMM's geometry (op/cuda/wgmma_image_gemm.cu: input images of at most 256 pixels, a
 // multiple of 8, dilation 1, bf16/fp16 on a Hopper GPU) in both 16-bit types: random sets from the
 // general generator narrowed to such images (one to several per N tile, and batches that leave the
 // last tile part empty), any kernel of 1-5 per axis with any stride, padding and output_padding
@@ -18,10 +18,11 @@ class ImageSets : public NarrowedSets {
   explicit ImageSets(uint64_t seed) : NarrowedSets(seed) {}
 
   ArgSet next() {
-    constexpr int64_t kImages[][2] = {{1, 8}, {2, 4}, {4, 4}, {2, 8}, {8, 8}, {4, 16}, {16, 8}, {8, 12}, {3, 8}};
+    constexpr int64_t kImages[][2] = {{1, 8}, {2, 4},  {4, 4},   {2, 8},  {8, 8},  {4, 16},
+                                      {16, 8}, {8, 12}, {3, 8}, {16, 16}, {8, 24}, {12, 16}};
     for (;;) {
       ArgSet a = gen_.next();
-      const auto& image = kImages[uniform(0, 8)];
+      const auto& image = kImages[uniform(0, 11)];
       a.in_h = image[0];
       a.in_w = image[1];
       a.unbatched = false;
