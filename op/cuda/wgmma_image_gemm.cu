@@ -84,7 +84,12 @@ struct ImageGemmArgs {
   int tile_n;                // 128 or 256 (Tile)
   int m_tiles, k_stages;
   int channels_per_tile;     // output channels per M tile: 128 / taps
-  int images_per_tile;       // tile_n / (H W)
+  // N tile: whole images (images_per_tile = tile_n / (H W), bands = 1), or for larger images one
+  // band of input rows (images_per_tile = 1): band b writes output rows [b, b + 1) x band_out_rows
+  // and stages the input rows from the first its taps read, slot_pixels / W of them.
+  int images_per_tile;
+  int bands, band_out_rows;
+  int slot_pixels;           // tile columns per image: H W, or a band's rows x W
   bool vector_stores;        // output rows of whole, aligned 16-byte runs
 };
 
@@ -102,18 +107,35 @@ __device__ __forceinline__ uint64_t b_descriptor(uint32_t stage, int k_step) {
 // apart): items of kOutputRun columns of one (channel, image, output row), consecutive items along
 // the row, so a warp's stores are consecutive 16-byte runs of one output plane. Each output sums
 // its taps: kh = (oh + p_h) mod s_h and every s_h-th after, ih = (oh + p_h - kh) / s_h, likewise kw.
+// A CTA's N tile: its first image, output rows [oh0, oh1) and first staged input row.
+struct NTile {
+  int64_t image0;
+  int oh0, oh1, ih0;
+};
+__device__ __forceinline__ NTile n_tile_of(const ImageGemmArgs& p, int64_t n_tile) {
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  NTile t;
+  const int band = static_cast<int>(n_tile % p.bands);
+  t.image0 = (n_tile / p.bands) * p.images_per_tile;
+  t.oh0 = band * p.band_out_rows;
+  t.oh1 = min(static_cast<int>(g.h.out), t.oh0 + p.band_out_rows);
+  const int first = t.oh0 + static_cast<int>(g.h.padding) - static_cast<int>(g.h.kernel - 1);  // ih s_h of its lowest tap
+  t.ih0 = first <= 0 ? 0 : (first + static_cast<int>(g.h.stride) - 1) / static_cast<int>(g.h.stride);
+  return t;
+}
+
 template <typename T>
 __device__ __forceinline__ void col2im(const ImageGemmArgs& p, const float* tile, int pitch, int m_tile, int group,
-                                       int64_t image0) {
+                                       const NTile& nt) {
   const ConvTransposeGeometry& g = p.conv.geometry;
-  const int H = static_cast<int>(g.h.in), W = static_cast<int>(g.w.in), pixels = H * W;
-  const int Ho = static_cast<int>(g.h.out), Wo = static_cast<int>(g.w.out);
+  const int H = static_cast<int>(g.h.in), W = static_cast<int>(g.w.in);
+  const int Wo = static_cast<int>(g.w.out), rows = nt.oh1 - nt.oh0;
   const int KH = static_cast<int>(g.h.kernel), KW = static_cast<int>(g.w.kernel), taps = KH * KW;
   const int sh = static_cast<int>(g.h.stride), sw = static_cast<int>(g.w.stride);
   const int ph = static_cast<int>(g.h.padding), pw = static_cast<int>(g.w.padding);
   const int cout_g = static_cast<int>(g.out_channels_per_group());
   const int runs = (Wo + kOutputRun - 1) / kOutputRun;
-  const int items = p.channels_per_tile * p.images_per_tile * Ho * runs;
+  const int items = p.channels_per_tile * p.images_per_tile * rows * runs;
   const int co0 = m_tile * p.channels_per_tile;
   const int64_t channel0 = int64_t(group) * cout_g;
   const T* bias = static_cast<const T*>(p.conv.bias);
@@ -123,11 +145,11 @@ __device__ __forceinline__ void col2im(const ImageGemmArgs& p, const float* tile
     int rest = item;
     const int run = rest % runs;
     rest /= runs;
-    const int oh = rest % Ho;
-    rest /= Ho;
+    const int oh = nt.oh0 + rest % rows;
+    rest /= rows;
     const int img = rest % p.images_per_tile, channel = rest / p.images_per_tile;
     const int co = co0 + channel;
-    const int64_t n = image0 + img;
+    const int64_t n = nt.image0 + img;
     if (co >= cout_g || n >= g.batch) continue;
     const int ow0 = run * kOutputRun;
     // Each column's first tap and input column, stepped along the run without dividing again.
@@ -144,7 +166,7 @@ __device__ __forceinline__ void col2im(const ImageGemmArgs& p, const float* tile
     float v[kOutputRun];
 #pragma unroll
     for (int j = 0; j < kOutputRun; ++j) v[j] = b;
-    const float* plane = tile + channel * taps * pitch + img * pixels;
+    const float* plane = tile + channel * taps * pitch + img * p.slot_pixels - nt.ih0 * W;
     for (int kh = (oh + ph) % sh, ih = (oh + ph) / sh; kh < KH && ih >= 0; kh += sh, --ih) {
       if (ih >= H) continue;
       const float* tap_row = plane + kh * KW * pitch + ih * W;
@@ -178,7 +200,7 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
   const int m_tile = static_cast<int>(cta % p.m_tiles);
   cta /= p.m_tiles;
   const int group = static_cast<int>(cta % g.groups);
-  const int64_t image0 = (cta / g.groups) * p.images_per_tile;
+  const NTile nt = n_tile_of(p, cta / g.groups);
   const int cin_g = static_cast<int>(g.in_channels_per_group());
   const int cout_g = static_cast<int>(g.out_channels_per_group());
   const int H = static_cast<int>(g.h.in), W = static_cast<int>(g.w.in), pixels = H * W;
@@ -191,9 +213,9 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
   const T* a_src = static_cast<const T*>(p.packed) +
                    (int64_t(group) * p.m_tiles + m_tile) * p.k_stages * int64_t(kABytes / 2) + tid * 8;
   const int row = tid % 8, n_block = (tid / 8) % (N / 8);
-  const int image_in_tile = n_block * 8 / pixels, pixel = n_block * 8 % pixels;
-  const int64_t image = image0 + image_in_tile;
-  const bool pixels_inside = image_in_tile < p.images_per_tile && image < g.batch;
+  const int image_in_tile = n_block * 8 / p.slot_pixels, pixel = nt.ih0 * W + n_block * 8 % p.slot_pixels;
+  const int64_t image = nt.image0 + image_in_tile;
+  const bool pixels_inside = image_in_tile < p.images_per_tile && image < g.batch && pixel < pixels;
   const Strides4& xs = p.conv.input_strides;
   const T* x = static_cast<const T*>(p.conv.input);
   const T* b_src = x + (pixels_inside ? image * xs.n + int64_t(group) * cin_g * xs.c + pixel : 0);
@@ -258,7 +280,7 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
     }
   }
   __syncthreads();
-  col2im<T>(p, tile, S::pitch, m_tile, group, image0);
+  col2im<T>(p, tile, S::pitch, m_tile, group, nt);
 #elif defined(__CUDA_ARCH__)
   __trap();  // never launched: supported() requires the sm_90a code's device
 #endif
@@ -289,13 +311,31 @@ __global__ void pack_image_weights_kernel(const T* __restrict__ weight, T* __res
   }
 }
 
+// The most output rows per band whose taps read at most `rows` input rows in every band (0: none).
+int band_out_rows(const ConvTransposeGeometry& g, int64_t rows) {
+  const AxisGeometry& h = g.h;
+  auto fits = [&](int64_t out_rows) {
+    for (int64_t oh0 = 0; oh0 < h.out; oh0 += out_rows) {
+      const int64_t oh1 = std::min(h.out, oh0 + out_rows);
+      const int64_t first = oh0 + h.padding - (h.kernel - 1);
+      const int64_t ih0 = first <= 0 ? 0 : (first + h.stride - 1) / h.stride;
+      const int64_t ih1 = std::min(h.in - 1, (oh1 - 1 + h.padding) / h.stride);
+      if (ih1 - ih0 + 1 > rows) return false;
+    }
+    return true;
+  };
+  for (int64_t out_rows = std::min(h.out, rows * h.stride + h.kernel); out_rows >= 1; --out_rows)
+    if (fits(out_rows)) return static_cast<int>(out_rows);
+  return 0;
+}
+
 bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   const ConvTransposeGeometry& g = args.geometry;
   if (args.dtype != DType::Float16 && args.dtype != DType::BFloat16) return false;
   if (!wgmma_device()) return false;
   if (g.h.dilation != 1 || g.w.dilation != 1 || args.output_channels_last) return false;
   const int64_t pixels = g.h.in * g.w.in, taps = g.h.kernel * g.w.kernel;
-  if (pixels > 256 || pixels % 8 != 0 || taps > kTileM) return false;
+  if (taps > kTileM) return false;
   // B: each image's channel one contiguous, 16-byte aligned run of H x W values.
   const Strides4& xs = args.input_strides;
   if (reinterpret_cast<uintptr_t>(args.input) % 16 != 0 || xs.w != 1 || (g.h.in > 1 && xs.h != g.w.in) ||
@@ -306,13 +346,28 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   p.conv = args;
   p.output_strides = output_strides(args);
   p.channels_per_tile = static_cast<int>(kTileM / taps);
-  // TEMPORARY switch TCONV_IMAGE_TILE (session 12 measurements): 256-pixel tiles also for small images.
+  // TEMPORARY switch TCONV_IMAGE_TILE (session 12 measurements): the N tile, 128 or 256.
   const char* tile_switch = std::getenv("TCONV_IMAGE_TILE");
-  p.tile_n = pixels > 128 || (tile_switch != nullptr && std::atoi(tile_switch) == 256) ? 256 : 128;
-  p.images_per_tile = static_cast<int>(p.tile_n / pixels);
+  const int wanted_tile = tile_switch != nullptr ? std::atoi(tile_switch) : 0;
+  if (pixels <= 256 && pixels % 8 == 0) {  // whole images
+    p.tile_n = pixels > 128 || wanted_tile == 256 ? 256 : 128;
+    p.images_per_tile = static_cast<int>(p.tile_n / pixels);
+    p.bands = 1;
+    p.band_out_rows = static_cast<int>(g.h.out);
+    p.slot_pixels = static_cast<int>(pixels);
+  } else {  // bands of whole input rows (16-byte chunks: W a multiple of 8)
+    p.tile_n = wanted_tile == 128 ? 128 : 256;
+    const int64_t rows = p.tile_n / g.w.in;
+    if (g.w.in % 8 != 0 || rows < 1 || g.h.out >= (int64_t(1) << 30)) return false;
+    p.band_out_rows = band_out_rows(g, rows);
+    if (p.band_out_rows == 0) return false;
+    p.images_per_tile = 1;
+    p.bands = static_cast<int>((g.h.out + p.band_out_rows - 1) / p.band_out_rows);
+    p.slot_pixels = static_cast<int>(rows * g.w.in);
+  }
   const int64_t m_tiles = (cout_g + p.channels_per_tile - 1) / p.channels_per_tile;
   const int64_t k_stages = (cin_g + kStageChannels - 1) / kStageChannels;
-  const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile;
+  const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile * p.bands;
   // 32-bit channel offsets in the copies and output planes of int-sized extents.
   if (m_tiles * g.groups * n_tiles >= (int64_t(1) << 31) || cin_g * xs.c >= (int64_t(1) << 31) ||
       g.h.out * g.w.out >= (int64_t(1) << 31))
@@ -338,7 +393,7 @@ cudaError_t launch_tile(const ImageGemmArgs& p, cudaStream_t stream) {
   if (e != cudaSuccess) return e;
   if (Tile<N>::shared_bytes > limit) return cudaErrorInvalidConfiguration;
   const ConvTransposeGeometry& g = p.conv.geometry;
-  const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile;
+  const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile * p.bands;
   const unsigned ctas = static_cast<unsigned>(int64_t(p.m_tiles) * g.groups * n_tiles);
   kernel<<<ctas, kThreads, Tile<N>::shared_bytes, stream>>>(p);
   return cudaGetLastError();

@@ -1,12 +1,15 @@
-// The image GEMM's geometry (op/cuda/wgmma_image_gemm.cu: input images of at most 256 pixels, a
-// multiple of 8, dilation 1, bf16/fp16 on a Hopper GPU) in both 16-bit types: random sets from the
-// general generator narrowed to such images (one to several per N tile, and batches that leave the
-// last tile part empty), any kernel of 1-5 per axis with any stride, padding and output_padding
+// The image GEMM's geometry (op/cuda/wgmma_image_gemm.cu: dilation 1, bf16/fp16 on a Hopper GPU;
+// whole images of at most 256 pixels, a multiple of 8, or bands of rows of a multiple of 8 pixels)
+// in both 16-bit types: random sets from the general generator narrowed to such images (one to
+// several per N tile, batches that leave the last tile part empty, images cut into bands), any kernel of 1-5 per axis with any stride, padding and output_padding
 // (col2im over overlapping taps, gaps of bias-only outputs, cropped edges, odd output widths that
 // take the element-by-element stores), 1-80 input channels per group (one or two K stages, cut
 // short) and 1-40 output channels per group (M tiles cut short), groups, bias. The op_cuda_image
 // CTest run pins the kernel, so every set it supports goes through it there; the rest are checked
-// on the kernels they fall back to. Also the DCGAN 8 x 8 layer of the benchmark with fewer images.
+// on the kernels they fall back to. Also the DCGAN 8 x 8 and 32 x 32 layers of the benchmark with
+// fewer images.
+#include <tuple>
+
 #include "cuda_test_support.h"
 
 using namespace tconv_test;
@@ -18,11 +21,12 @@ class ImageSets : public NarrowedSets {
   explicit ImageSets(uint64_t seed) : NarrowedSets(seed) {}
 
   ArgSet next() {
-    constexpr int64_t kImages[][2] = {{1, 8}, {2, 4},  {4, 4},   {2, 8},  {8, 8},  {4, 16},
-                                      {16, 8}, {8, 12}, {3, 8}, {16, 16}, {8, 24}, {12, 16}};
+    constexpr int64_t kImages[][2] = {{1, 8},   {2, 4},  {4, 4},  {2, 8},   {8, 8},   {4, 16},  {16, 8},
+                                      {8, 12},  {3, 8},  {16, 16}, {8, 24}, {12, 16}, {20, 16}, {32, 24},
+                                      {33, 8},  {9, 40}};
     for (;;) {
       ArgSet a = gen_.next();
-      const auto& image = kImages[uniform(0, 11)];
+      const auto& image = kImages[uniform(0, 15)];
       a.in_h = image[0];
       a.in_w = image[1];
       a.unbatched = false;
@@ -56,20 +60,24 @@ CATCH_TEST_CASE("CUDA: small images, overlapping taps, 16-bit types", "[cuda][sw
   cuda_sweep_narrowed<ImageSets>({at::kBFloat16, false, "bfloat16"}, 0x1A0002, kSets, "small-image sets");
 }
 
-CATCH_TEST_CASE("CUDA: DCGAN 4x4 / s2 layer on 8 x 8 images at a small size", "[cuda][sweep]") {
+CATCH_TEST_CASE("CUDA: DCGAN 4x4 / s2 layers at a small size", "[cuda][sweep]") {
   TCONV_REQUIRE_CUDA();
-  ArgSet dcgan;  // 512 -> 256 on 8 x 8 in the benchmark; here fewer images, all channels
+  ArgSet dcgan;  // the benchmark's 512 -> 256 on 8 x 8 and 128 -> 64 on 32 x 32, fewer images
   dcgan.batch = 5;
-  dcgan.in_channels_per_group = 512;
-  dcgan.out_channels_per_group = 256;
-  dcgan.in_h = dcgan.in_w = 8;
   dcgan.kernel_h = dcgan.kernel_w = 4;
   dcgan.stride = {2, 2};
   dcgan.padding = {1, 1};
   dcgan.data_seed = 64;
-  check_layer(dcgan, at::kBFloat16, false);
-  check_layer(dcgan, at::kHalf, false);
-  dcgan.bias_layout = BiasLayout::Contiguous;
-  check_layer(dcgan, at::kFloat, true);
-  check_layer(dcgan, at::kBFloat16, false);
+  for (const auto& [cin, cout, size] : {std::tuple<int64_t, int64_t, int64_t>{512, 256, 8}, {128, 64, 32}}) {
+    dcgan.in_channels_per_group = cin;
+    dcgan.out_channels_per_group = cout;
+    dcgan.in_h = dcgan.in_w = size;
+    CATCH_INFO("DCGAN " << cin << " -> " << cout << ", " << size << " x " << size);
+    dcgan.bias_layout = BiasLayout::None;
+    check_layer(dcgan, at::kBFloat16, false);
+    check_layer(dcgan, at::kHalf, false);
+    dcgan.bias_layout = BiasLayout::Contiguous;
+    check_layer(dcgan, at::kFloat, true);
+    check_layer(dcgan, at::kBFloat16, false);
+  }
 }
