@@ -1,31 +1,33 @@
-// Hopper (sm_90a) image GEMM: transposed convolutions of small images (H x W input pixels at most
-// 128, a multiple of 8), dilation 1, bf16/fp16, on wgmma. DCGAN's generator layers (4x4 -> 8x8,
-// 8x8 -> 16x16: 512 -> 256 channels on 8 x 8 images is a public case) are the target.
+// Hopper (sm_90a) image GEMM: transposed convolutions of small images, dilation 1, bf16/fp16, on
+// wgmma. DCGAN's generator layers (512 -> 256 channels on 8 x 8 images and 128 -> 64 on 32 x 32 are
+// public cases) are the target.
 //
 // Why a kernel of its own. Per group the layer is one GEMM whose N side can hold whole images,
 //   C[m = (co, kh, kw)][n = (image, ih, iw)] = sum_c w[c][co][kh][kw] x[image][c][ih][iw],
 // followed by col2im: y[image][co][oh][ow] = bias[co] + the C entries of the taps (kh, kw) and
 // pixels (ih, iw) with oh = ih s_h - p_h + kh, ow = iw s_w - p_w + kw. With whole images in a
 // CTA's N tile every such sum is complete inside the CTA: no atomics, no workspace for C, each
-// output element written once (bias-only positions too). B is the input as NCHW holds it (an
-// image's channel is H x W contiguous values: N-major, which wgmma reads for 16-bit types), so every
-// operand arrives by 16-byte cp.async, and per image and channel the 16 taps of a 4x4 kernel share
-// one B value (the implicit GEMM gathers it again for each tap of each phase). On 8 x 8 images the
-// phase-by-phase GEMMs have 64-pixel phases: the implicit GEMM reached 23% of the bf16 rate on
-// DCGAN 512 -> 256 (0.183 ms against cuDNN's 0.094), the wgmma packed tiles 0.227 ms.
+// output element written once (bias-only positions too). Larger images are cut into bands: band b
+// writes a fixed number of output rows and stages every input row their taps read (the rows shared
+// with the next band are staged and multiplied twice: DCGAN 32 x 32 stages 8 rows for 13 output
+// rows, 80% of the columns useful). B is the input as NCHW holds it (an image's channel is H x W
+// contiguous values: N-major, which wgmma reads for 16-bit types), so every operand arrives by
+// 16-byte cp.async, and per image and channel all taps of the kernel share one B value (the
+// implicit GEMM gathers it again for each tap of each phase). On 8 x 8 images the phase-by-phase
+// GEMMs have 64-pixel phases: the implicit GEMM reached 23% of the bf16 rate on DCGAN 512 -> 256
+// (0.183 ms against cuDNN's 0.094), the wgmma packed tiles 0.227 ms.
 //
-// Tiles. A CTA computes M = 128 rows ((co, tap): 128 / taps output channels) x N = 128 columns
-// (128 / (H W) images), K in stages of 64 channels, 3 stages in flight (cp.async groups, 96 KB).
-// Two warpgroups, each an m64n128 wgmma accumulator (64 floats per thread); every thread also
-// copies. Shared layouts, no swizzle: A (weights, K-major) as 8 x 16-byte core matrices, K-adjacent
-// 128 bytes apart and M-adjacent 1024 (packed once per call in exactly this order, so a stage is a
-// straight 16 KB copy); B (input, N-major) as core matrices of 8 channels x 8 pixels, N-adjacent
-// 128 bytes apart, K-adjacent 2048.
+// Tiles. A CTA computes M = 128 rows ((co, tap): 128 / taps output channels) x N = 128 or 256
+// columns (Tile), K in stages of 64 channels. Two warpgroups, each an m64nN wgmma accumulator;
+// every thread also copies. Shared layouts, no swizzle: A (weights, K-major) as 8 x 16-byte core
+// matrices, K-adjacent 128 bytes apart and M-adjacent 1024 (packed once per call in exactly this
+// order, so a stage is a straight 16 KB copy); B (input, N-major) as core matrices of 8 channels x
+// 8 pixels, N-adjacent 128 bytes apart, K-adjacent N / 8 x 128.
 //
 // Epilogue. The accumulators go to shared memory as float32 rows (m, n); then each thread takes
 // runs of 8 output columns of one (channel, image, output row), sums each output's taps from the
-// staged rows (kh = (oh + p_h) mod s_h and every s_h-th after, likewise kw), adds the bias, and
-// stores 16 bytes at once where the output's rows allow (else element by element).
+// staged rows, adds the bias, and stores 16 bytes at once where the output's rows allow (else
+// element by element).
 //
 // Compiled for sm_90a only (CMake and scripts/compile_cuda.sh build wgmma_*.cu for that target);
 // the body is empty elsewhere and image_gemm_supported() requires a compute capability 9.0 device.
