@@ -93,6 +93,7 @@ struct ImageGemmArgs {
   int bands, band_out_rows;
   int slot_pixels;           // tile columns per image: H W, or a band's rows x W
   bool vector_stores;        // output rows of whole, aligned 16-byte runs
+  bool b_swap;               // TEMPORARY (TCONV_IMAGE_BSWAP)
 };
 
 #if TCONV_WGMMA_DEVICE
@@ -100,8 +101,10 @@ __device__ __forceinline__ uint64_t a_descriptor(uint32_t stage, int warpgroup, 
   return wgmma::descriptor(stage + warpgroup * 8 * kAStrideM + k_step * 2 * kCoreBytes, kCoreBytes, kAStrideM);
 }
 template <int N>
-__device__ __forceinline__ uint64_t b_descriptor(uint32_t stage, int k_step) {
-  return wgmma::descriptor(stage + kABytes + k_step * 2 * Tile<N>::b_stride_k, Tile<N>::b_stride_k, kCoreBytes);
+__device__ __forceinline__ uint64_t b_descriptor(uint32_t stage, int k_step, bool swap) {
+  // TEMPORARY (session 12): `swap` exchanges the two offsets, in case the first reading of the N-major layout is wrong.
+  return swap ? wgmma::descriptor(stage + kABytes + k_step * 2 * Tile<N>::b_stride_k, kCoreBytes, Tile<N>::b_stride_k)
+              : wgmma::descriptor(stage + kABytes + k_step * 2 * Tile<N>::b_stride_k, Tile<N>::b_stride_k, kCoreBytes);
 }
 #endif
 
@@ -258,7 +261,7 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
     wgmma::fence_operands(d);
 #pragma unroll
     for (int k = 0; k < kStageChannels / 16; ++k)
-      wgmma::mma_b_nmajor<T, N>(d, a_descriptor(stage, warpgroup, k), b_descriptor<N>(stage, k));
+      wgmma::mma_b_nmajor<T, N>(d, a_descriptor(stage, warpgroup, k), b_descriptor<N>(stage, k, p.b_swap));
     wgmma::commit();
     wgmma::fence_operands(d);
     wgmma::wait<S::wgmma_in_flight>();
@@ -380,6 +383,7 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   p.vector_stores = reinterpret_cast<uintptr_t>(args.output) % 16 == 0 && os.w == 1 && os.h % kOutputRun == 0 &&
                     os.c % kOutputRun == 0 && os.n % kOutputRun == 0;
   p.packed = nullptr;
+  p.b_swap = std::getenv("TCONV_IMAGE_BSWAP") != nullptr;
   return true;
 }
 
