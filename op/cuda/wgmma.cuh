@@ -94,6 +94,7 @@ template <bool Increase, int Count> __device__ __forceinline__ void set_max_regi
 TCONV_DEFINE_WGMMA(tf32_n64, 32, "m64n64k8.f32.tf32.tf32", ", 1, 1")
 TCONV_DEFINE_WGMMA(tf32_n104, 52, "m64n104k8.f32.tf32.tf32", ", 1, 1")
 TCONV_DEFINE_WGMMA(tf32_n128, 64, "m64n128k8.f32.tf32.tf32", ", 1, 1")
+TCONV_DEFINE_WGMMA(tf32_n256, 128, "m64n256k8.f32.tf32.tf32", ", 1, 1")
 TCONV_DEFINE_WGMMA(bf16_n64, 32, "m64n64k16.f32.bf16.bf16", ", 1, 1, 0, 0")
 TCONV_DEFINE_WGMMA(bf16_n104, 52, "m64n104k16.f32.bf16.bf16", ", 1, 1, 0, 0")
 TCONV_DEFINE_WGMMA(bf16_n128, 64, "m64n128k16.f32.bf16.bf16", ", 1, 1, 0, 0")
@@ -122,9 +123,12 @@ TCONV_DEFINE_WGMMA(f16_n256_b_nmajor, 128, "m64n256k16.f32.f16.f16", ", 1, 1, 0,
 // One K step (32 bytes of K: 8 TF32 values or 16 bf16/fp16) of an m64 x N tile for storage type T.
 template <typename T, int N>
 __device__ __forceinline__ void mma(float (&d)[N / 2], uint64_t a, uint64_t b) {
-  static_assert(N == 64 || N == 104 || N == 128, "instantiated tile widths");
+  static_assert(N == 64 || N == 104 || N == 128 || (N == 256 && std::is_same<T, float>::value),
+                "instantiated tile widths");
   constexpr bool tf32 = std::is_same<T, float>::value, bf16 = std::is_same<T, __nv_bfloat16>::value;
-  if constexpr (N == 64) {
+  if constexpr (N == 256) {
+    tf32_n256(d, a, b);
+  } else if constexpr (N == 64) {
     if constexpr (tf32) tf32_n64(d, a, b);
     else if constexpr (bf16) bf16_n64(d, a, b);
     else f16_n64(d, a, b);

@@ -53,16 +53,18 @@ using namespace tensor_core;
 
 constexpr int kThreads = 256;                        // two warpgroups
 constexpr int kTileM = 128;                          // (output channel, tap) rows per CTA
-constexpr int kStageChannels = 64;                   // K per stage
+constexpr int kStageBytesK = 128;                    // K per stage: 64 bf16/fp16 or 32 TF32 channels
 constexpr int kCoreBytes = 128;                      // a core matrix: 8 rows x 16 bytes
-constexpr int kABytes = kTileM * kStageChannels * 2;      // A per stage: 16 KB
-constexpr int kAStrideM = (kStageChannels / 8) * kCoreBytes;  // A: M-adjacent core matrices
+constexpr int kABytes = kTileM * kStageBytesK;            // A per stage: 16 KB
+constexpr int kAStrideM = (kStageBytesK / 16) * kCoreBytes;   // A: M-adjacent core matrices
 constexpr int kAChunks = kABytes / 16 / kThreads;         // A's 16-byte copies per thread and stage
 constexpr int kOutputRun = 8;                             // output columns per epilogue item
 
 // N tile (input pixels, whole images): 128 (64 accumulators per thread, 3 stages, 2 CTAs per SM,
 // each warpgroup waits for its wgmmas every stage) or 256 (128 accumulators, 4 stages, 1 CTA per
 // SM, one stage's wgmmas left running while the next is issued). Both load 2 stages ahead.
+template <typename T> __host__ __device__ constexpr int stage_channels() { return kStageBytesK / int(sizeof(T)); }
+
 template <int N>
 struct Tile {
   static constexpr int stages = N == 128 ? 3 : 4;
@@ -70,10 +72,11 @@ struct Tile {
   static constexpr int ahead = stages - 1 - wgmma_in_flight;   // stages loaded ahead
   static constexpr int ctas_per_sm = N == 128 ? 2 : 1;
   static constexpr int accumulators = N / 2;
-  static constexpr int b_bytes = N * kStageChannels * 2;
+  static constexpr int b_bytes = N * kStageBytesK;
   static constexpr int stage_bytes = kABytes + b_bytes;
-  static constexpr int b_stride_k = (N / 8) * kCoreBytes;      // B: K-adjacent core matrices
-  static constexpr int b_chunks = b_bytes / 16 / kThreads;
+  static constexpr int b_stride_k = (N / 8) * kCoreBytes;      // 16-bit B: K-adjacent core matrices
+  static constexpr int b_chunks = b_bytes / 16 / kThreads;     // 16-bit B: cp.async copies per thread
+  static constexpr int b_blocks = b_bytes / 64 / kThreads;     // TF32 B: 4 x 4 blocks per thread
   static constexpr int pitch = N + 4;                          // floats per staged accumulator row
   static constexpr int shared_bytes =
       stages * stage_bytes > kTileM * pitch * 4 ? stages * stage_bytes : kTileM * pitch * 4;
@@ -82,7 +85,7 @@ struct Tile {
 struct ImageGemmArgs {
   ConvArgs conv;
   Strides4 output_strides;
-  const void* packed;        // [group][m tile][k stage][kTileM x kStageChannels] in the shared A layout
+  const void* packed;        // [group][m tile][k stage][kABytes] in the shared A layout
   int tile_n;                // 128 or 256 (Tile)
   int m_tiles, k_stages;
   int channels_per_tile;     // output channels per M tile: 128 / taps
@@ -211,31 +214,77 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
   const int H = static_cast<int>(g.h.in), W = static_cast<int>(g.w.in), pixels = H * W;
   const int tid = threadIdx.x;
 
-  // Copies. A: a straight copy of the packed stage, chunk tid + 256 i. B: chunk q = tid + 256 i is
-  // channel row q % 8 of core matrix (N block (q / 8) % (N / 8), K block (q / 8) / (N / 8)), so a
-  // thread keeps its pixel run and row and steps whole K blocks with i; 8 neighbouring lanes fill
-  // one 128-byte core matrix (no bank conflicts) from 8 channel rows.
+  // A: a straight copy of the packed stage by cp.async, chunk tid + 256 i.
+  constexpr int kChannels = stage_channels<T>();
+  constexpr bool kTF32 = sizeof(T) == 4;
   const T* a_src = static_cast<const T*>(p.packed) +
-                   (int64_t(group) * p.m_tiles + m_tile) * p.k_stages * int64_t(kABytes / 2) + tid * 8;
-  const int row = tid % 8, n_block = (tid / 8) % (N / 8);
-  const int image_in_tile = n_block * 8 / p.slot_pixels, pixel = nt.ih0 * W + n_block * 8 % p.slot_pixels;
-  const int64_t image = nt.image0 + image_in_tile;
-  const bool pixels_inside = image_in_tile < p.images_per_tile && image < g.batch && pixel < pixels;
-  const Strides4& xs = p.conv.input_strides;
-  const T* x = static_cast<const T*>(p.conv.input);
-  const T* b_src = x + (pixels_inside ? image * xs.n + int64_t(group) * cin_g * xs.c + pixel : 0);
-  const uint32_t b_target = kABytes + n_block * kCoreBytes + row * 16;
-  auto copy_stage = [&](int s) {
+                   (int64_t(group) * p.m_tiles + m_tile) * p.k_stages * int64_t(kABytes / sizeof(T)) +
+                   tid * (16 / sizeof(T));
+  auto copy_a = [&](int s) {
     const uint32_t stage = base + (s % S::stages) * S::stage_bytes;
 #pragma unroll
     for (int i = 0; i < kAChunks; ++i)
-      cp_async16(stage + (tid + i * kThreads) * 16, a_src + int64_t(s) * (kABytes / 2) + i * kThreads * 8);
+      cp_async16(stage + (tid + i * kThreads) * 16,
+                 a_src + int64_t(s) * (kABytes / sizeof(T)) + i * kThreads * (16 / sizeof(T)));
+  };
+  // B's source: tile column n is pixel (ih0 + (n % slot) / W, (n % slot) % W) of image n / slot.
+  const Strides4& xs = p.conv.input_strides;
+  const T* x = static_cast<const T*>(p.conv.input);
+  auto column_source = [&](int n, bool* inside) {
+    const int image_in_tile = n / p.slot_pixels, pixel = nt.ih0 * W + n % p.slot_pixels;
+    const int64_t image = nt.image0 + image_in_tile;
+    *inside = image_in_tile < p.images_per_tile && image < g.batch && pixel < pixels;
+    return x + (*inside ? image * xs.n + int64_t(group) * cin_g * xs.c + pixel : 0);
+  };
+  // 16-bit B (N-major) by cp.async: chunk q = tid + 256 i is channel row q % 8 of core matrix (N block
+  // (q / 8) % (N / 8), K block (q / 8) / (N / 8)), so a thread keeps its pixel run and row and steps
+  // whole K blocks with i; 8 neighbouring lanes fill one 128-byte core matrix from 8 channel rows.
+  const int row = tid % 8, n_block = (tid / 8) % (N / 8);
+  bool run_inside = false;
+  const T* run_src = column_source(n_block * 8, &run_inside);
+  auto copy_b16 = [&](int s) {
+    const uint32_t stage = base + (s % S::stages) * S::stage_bytes + kABytes + n_block * kCoreBytes + row * 16;
 #pragma unroll
     for (int i = 0; i < S::b_chunks; ++i) {
       const int k_block = (tid / 8 + 32 * i) / (N / 8);
-      const int channel = s * kStageChannels + k_block * 8 + row;
-      const bool inside = pixels_inside && channel < cin_g;  // else zero-filled, nothing read
-      cp_async16_zfill(stage + b_target + k_block * S::b_stride_k, inside ? b_src + channel * xs.c : x, inside);
+      const int channel = s * kChannels + k_block * 8 + row;
+      const bool inside = run_inside && channel < cin_g;  // else zero-filled, nothing read
+      cp_async16_zfill(stage + k_block * S::b_stride_k, inside ? run_src + channel * xs.c : x, inside);
+    }
+  };
+  // TF32 B (K-major: core matrices of 8 pixels x 4 channels, K-adjacent 128 bytes apart, N-adjacent
+  // 1024) through registers, rounded on the way: block i = tid + 256 i holds 4 channels x 4 pixels
+  // (pixel quad b % (N / 4), lanes along the pixels: coalesced loads; channel quad b / (N / 4)),
+  // stored as 4 pixel rows of 16 bytes, lane pairs rotating the row order so that 8 lanes hit 8
+  // different 16-byte bank groups.
+  float4 held[kTF32 ? S::b_blocks : 1][4];
+  auto load_b32 = [&](int s) {
+#pragma unroll
+    for (int i = 0; i < (kTF32 ? S::b_blocks : 0); ++i) {
+      const int b = tid + kThreads * i, quad = b % (N / 4), channel_quad = b / (N / 4);
+      bool inside = false;
+      const float* src = reinterpret_cast<const float*>(column_source(4 * quad, &inside));
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        const int channel = s * kChannels + channel_quad * 4 + r;
+        held[i][r] = inside && channel < cin_g ? __ldg(reinterpret_cast<const float4*>(src + channel * xs.c))
+                                               : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      }
+    }
+  };
+  auto store_b32 = [&](int s) {
+    const uint32_t stage = base + (s % S::stages) * S::stage_bytes + kABytes;
+#pragma unroll
+    for (int i = 0; i < (kTF32 ? S::b_blocks : 0); ++i) {
+      const int b = tid + kThreads * i, quad = b % (N / 4), channel_quad = b / (N / 4);
+      const uint32_t block = stage + (quad / 2) * 1024 + channel_quad * kCoreBytes + (quad % 2) * 64;
+#pragma unroll
+      for (int t = 0; t < 4; ++t) {
+        const int j = (t + (tid % 32) / 2) % 4;  // the pixel of the quad this step stores
+        auto pick = [j](const float4& v) { return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w; };
+        st_shared_v4(block + j * 16, to_tf32(pick(held[i][0])), to_tf32(pick(held[i][1])), to_tf32(pick(held[i][2])),
+                     to_tf32(pick(held[i][3])));
+      }
     }
   };
 
@@ -243,27 +292,46 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
 #pragma unroll
   for (int i = 0; i < S::accumulators; ++i) d[i] = 0.0f;
   const int warpgroup = tid / 128;
-  // Pipeline: stages s + 1 .. s + ahead loading while s is multiplied. The copy into a slot starts
-  // after the barrier that follows every warpgroup's wait for the wgmmas that read it.
+  // Pipeline: A (and 16-bit B) for stages s + 1 .. s + ahead loading while s is multiplied; TF32 B
+  // for stage s + 1 loaded into registers before stage s's wgmmas are issued and stored after. A
+  // slot is refilled after the barrier that follows every warpgroup's wait for the wgmmas that read it.
 #pragma unroll
   for (int s = 0; s < S::ahead; ++s) {
-    if (s < p.k_stages) copy_stage(s);
+    if (s < p.k_stages) {
+      copy_a(s);
+      if constexpr (!kTF32) copy_b16(s);
+    }
     cp_async_commit();
+  }
+  if constexpr (kTF32) {
+    load_b32(0);
+    store_b32(0);
   }
   for (int s = 0; s < p.k_stages; ++s) {
     cp_async_wait<S::ahead - 1>();
-    wgmma::fence_proxy_async();  // this thread's cp.async data, visible to wgmma after the barrier
+    wgmma::fence_proxy_async();  // this thread's cp.async data and stores, visible to wgmma after the barrier
     __syncthreads();
-    if (s + S::ahead < p.k_stages) copy_stage(s + S::ahead);
+    if (s + S::ahead < p.k_stages) {
+      copy_a(s + S::ahead);
+      if constexpr (!kTF32) copy_b16(s + S::ahead);
+    }
     cp_async_commit();
+    const bool next_b32 = kTF32 && s + 1 < p.k_stages;
+    if (next_b32) load_b32(s + 1);
     const uint32_t stage = base + (s % S::stages) * S::stage_bytes;
     wgmma::fence();
     wgmma::fence_operands(d);
 #pragma unroll
-    for (int k = 0; k < kStageChannels / 16; ++k)
-      wgmma::mma_b_nmajor<T, N>(d, a_descriptor(stage, warpgroup, k), b_descriptor<N>(stage, k, p.b_swap));
+    for (int k = 0; k < kStageBytesK / 32; ++k) {
+      if constexpr (kTF32)
+        wgmma::mma<float, N>(d, a_descriptor(stage, warpgroup, k),
+                             wgmma::descriptor(stage + kABytes + k * 2 * kCoreBytes, kCoreBytes, 1024));
+      else
+        wgmma::mma_b_nmajor<T, N>(d, a_descriptor(stage, warpgroup, k), b_descriptor<N>(stage, k, p.b_swap));
+    }
     wgmma::commit();
     wgmma::fence_operands(d);
+    if (next_b32) store_b32(s + 1);
     wgmma::wait<S::wgmma_in_flight>();
     wgmma::fence_operands(d);
   }
@@ -292,15 +360,17 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
 }
 
 // [group * cin_g + c][co][kh][kw] -> the shared A layout per (group, M tile, K stage): element
-// (m, k) of the stage at core matrix (m / 8, k / 8), row m % 8, column k % 8; zero past the
-// group's channels, its output channels and the tile's whole channels.
+// (m, k) of the stage at core matrix (m / 8, k / V), row m % 8, column k % V (V values per 16
+// bytes); zero past the group's channels, its output channels and the tile's whole channels; TF32
+// rounded for float32.
 template <typename T>
 __global__ void pack_image_weights_kernel(const T* __restrict__ weight, T* __restrict__ packed,
                                           ConvTransposeGeometry g, int m_tiles, int k_stages,
                                           int channels_per_tile) {
+  constexpr int kValues = 16 / sizeof(T), kChannels = stage_channels<T>(), kCores = kChannels / kValues;
+  constexpr int kStageElements = kABytes / sizeof(T);
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   const int64_t taps = g.h.kernel * g.w.kernel;
-  constexpr int kStageElements = kABytes / 2;
   const int64_t total = g.groups * m_tiles * int64_t(k_stages) * kStageElements;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     const int e = static_cast<int>(i % kStageElements);
@@ -308,11 +378,15 @@ __global__ void pack_image_weights_kernel(const T* __restrict__ weight, T* __res
     const int64_t stage = rest % k_stages;
     rest /= k_stages;
     const int64_t m_tile = rest % m_tiles, group = rest / m_tiles;
-    const int core = e / 64, m = (core / (kStageChannels / 8)) * 8 + (e % 64) / 8;
-    const int64_t c = stage * kStageChannels + (core % (kStageChannels / 8)) * 8 + e % 8;
+    const int core = e / (8 * kValues), m = (core / kCores) * 8 + (e % (8 * kValues)) / kValues;
+    const int64_t c = stage * kChannels + (core % kCores) * kValues + e % kValues;
     const int64_t co = m_tile * channels_per_tile + m / taps;
     const bool inside = m < channels_per_tile * taps && co < cout_g && c < cin_g;
-    packed[i] = inside ? weight[((group * cin_g + c) * cout_g + co) * taps + m % taps] : from_acc<T>(0.0f);
+    const T v = inside ? weight[((group * cin_g + c) * cout_g + co) * taps + m % taps] : from_acc<T>(0.0f);
+    if constexpr (sizeof(T) == 4)
+      packed[i] = __uint_as_float(to_tf32(v));
+    else
+      packed[i] = v;
   }
 }
 
@@ -336,15 +410,16 @@ int band_out_rows(const ConvTransposeGeometry& g, int64_t rows) {
 
 bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   const ConvTransposeGeometry& g = args.geometry;
-  if (args.dtype != DType::Float16 && args.dtype != DType::BFloat16) return false;
+  if (args.dtype == DType::Float64 || (args.dtype == DType::Float32 && !args.allow_tf32)) return false;
   if (!wgmma_device()) return false;
   if (g.h.dilation != 1 || g.w.dilation != 1 || args.output_channels_last) return false;
   const int64_t pixels = g.h.in * g.w.in, taps = g.h.kernel * g.w.kernel;
   if (taps > kTileM) return false;
   // B: each image's channel one contiguous, 16-byte aligned run of H x W values.
   const Strides4& xs = args.input_strides;
+  const int64_t vector = args.dtype == DType::Float32 ? 4 : 8;
   if (reinterpret_cast<uintptr_t>(args.input) % 16 != 0 || xs.w != 1 || (g.h.in > 1 && xs.h != g.w.in) ||
-      xs.c % 8 != 0 || xs.n % 8 != 0)
+      xs.c % vector != 0 || xs.n % vector != 0)
     return false;
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   ImageGemmArgs& p = *plan;
@@ -371,7 +446,8 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
     p.slot_pixels = static_cast<int>(rows * g.w.in);
   }
   const int64_t m_tiles = (cout_g + p.channels_per_tile - 1) / p.channels_per_tile;
-  const int64_t k_stages = (cin_g + kStageChannels - 1) / kStageChannels;
+  const int64_t channels = args.dtype == DType::Float32 ? stage_channels<float>() : stage_channels<__half>();
+  const int64_t k_stages = (cin_g + channels - 1) / channels;
   const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile * p.bands;
   // 32-bit channel offsets in the copies and output planes of int-sized extents.
   if (m_tiles * g.groups * n_tiles >= (int64_t(1) << 31) || cin_g * xs.c >= (int64_t(1) << 31) ||
@@ -408,7 +484,7 @@ cudaError_t launch_tile(const ImageGemmArgs& p, cudaStream_t stream) {
 template <typename T>
 cudaError_t launch_typed(ImageGemmArgs p, void* workspace, cudaStream_t stream) {
   const ConvTransposeGeometry& g = p.conv.geometry;
-  const int64_t elements = int64_t(g.groups) * p.m_tiles * p.k_stages * (kABytes / 2);
+  const int64_t elements = int64_t(g.groups) * p.m_tiles * p.k_stages * int64_t(kABytes / sizeof(T));
   const unsigned pack_blocks = static_cast<unsigned>(std::min<int64_t>((elements + 255) / 256, 4096));
   pack_image_weights_kernel<T><<<pack_blocks, 256, 0, stream>>>(static_cast<const T*>(p.conv.weight),
                                                                 static_cast<T*>(workspace), g, p.m_tiles,
@@ -438,6 +514,7 @@ cudaError_t launch_image_gemm(const ConvArgs& args, void* workspace, cudaStream_
   ImageGemmArgs p;
   if (!make_plan(args, &p)) return cudaErrorInvalidValue;
   switch (args.dtype) {
+    case DType::Float32: return launch_typed<float>(p, workspace, stream);
     case DType::Float16: return launch_typed<__half>(p, workspace, stream);
     case DType::BFloat16: return launch_typed<__nv_bfloat16>(p, workspace, stream);
     default: return cudaErrorInvalidValue;

@@ -1,13 +1,14 @@
-// The image GEMM's geometry (op/cuda/wgmma_image_gemm.cu: dilation 1, bf16/fp16 on a Hopper GPU;
-// whole images of at most 256 pixels, a multiple of 8, or bands of rows of a multiple of 8 pixels)
-// in both 16-bit types: random sets from the general generator narrowed to such images (one to
-// several per N tile, batches that leave the last tile part empty, images cut into bands), any kernel of 1-5 per axis with any stride, padding and output_padding
-// (col2im over overlapping taps, gaps of bias-only outputs, cropped edges, odd output widths that
-// take the element-by-element stores), 1-80 input channels per group (one or two K stages, cut
-// short) and 1-40 output channels per group (M tiles cut short), groups, bias. The op_cuda_image
-// CTest run pins the kernel, so every set it supports goes through it there; the rest are checked
-// on the kernels they fall back to. Also the DCGAN 8 x 8 and 32 x 32 layers of the benchmark with
-// fewer images.
+// The image GEMM's geometry (op/cuda/wgmma_image_gemm.cu: dilation 1, TF32/bf16/fp16 on a Hopper
+// GPU; whole images of at most 256 pixels, a multiple of 8, or bands of rows of a multiple of 8
+// pixels) in TF32 and both 16-bit types: random sets from the general generator narrowed to such
+// images (one to several per N tile, batches that leave the last tile part empty, images cut into
+// bands), any kernel of 1-5 per axis with any stride, padding and output_padding (col2im over
+// overlapping taps, gaps of bias-only outputs, cropped edges, odd output widths that take the
+// element-by-element stores), 1-80 input channels per group (one to three K stages, cut short) and
+// 1-40 output channels per group (M tiles cut short), groups, bias. The op_cuda_image CTest run
+// pins the kernel, so every set it supports goes through it there; the rest are checked on the
+// kernels they fall back to. Also the DCGAN 8 x 8 and 32 x 32 layers of the benchmark with fewer
+// images.
 #include <tuple>
 
 #include "cuda_test_support.h"
@@ -54,8 +55,9 @@ constexpr int kSets = 150;
 
 }  // namespace
 
-CATCH_TEST_CASE("CUDA: small images, overlapping taps, 16-bit types", "[cuda][sweep]") {
+CATCH_TEST_CASE("CUDA: small images, overlapping taps, TF32 and 16-bit types", "[cuda][sweep]") {
   TCONV_REQUIRE_CUDA();
+  cuda_sweep_narrowed<ImageSets>({at::kFloat, true, "float32 TF32"}, 0x1A0003, kSets, "small-image sets");
   cuda_sweep_narrowed<ImageSets>({at::kHalf, false, "float16"}, 0x1A0001, kSets, "small-image sets");
   cuda_sweep_narrowed<ImageSets>({at::kBFloat16, false, "bfloat16"}, 0x1A0002, kSets, "small-image sets");
 }
