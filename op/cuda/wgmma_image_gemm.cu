@@ -111,10 +111,6 @@ __device__ __forceinline__ uint64_t b_descriptor(uint32_t stage, int k_step, boo
 }
 #endif
 
-// col2im of the staged tile (rows m = (channel, kh, kw), columns n = (image, ih, iw), `pitch` floats
-// apart): items of kOutputRun columns of one (channel, image, output row), consecutive items along
-// the row, so a warp's stores are consecutive 16-byte runs of one output plane. Each output sums
-// its taps: kh = (oh + p_h) mod s_h and every s_h-th after, ih = (oh + p_h - kh) / s_h, likewise kw.
 // A CTA's N tile: its first image, output rows [oh0, oh1) and first staged input row.
 struct NTile {
   int64_t image0;
@@ -132,6 +128,10 @@ __device__ __forceinline__ NTile n_tile_of(const ImageGemmArgs& p, int64_t n_til
   return t;
 }
 
+// col2im of the staged tile (rows m = (channel, kh, kw), columns n = (image, ih, iw), `pitch` floats
+// apart): items of kOutputRun columns of one (channel, image, output row), consecutive items along
+// the row, so a warp's stores are consecutive 16-byte runs of one output plane. Each output sums
+// its taps: kh = (oh + p_h) mod s_h and every s_h-th after, ih = (oh + p_h - kh) / s_h, likewise kw.
 template <typename T>
 __device__ __forceinline__ void col2im(const ImageGemmArgs& p, const float* tile, int pitch, int m_tile, int group,
                                        const NTile& nt) {
@@ -188,7 +188,9 @@ __device__ __forceinline__ void col2im(const ImageGemmArgs& p, const float* tile
       alignas(16) T packed[kOutputRun];
 #pragma unroll
       for (int j = 0; j < kOutputRun; ++j) packed[j] = from_acc<T>(v[j]);
-      __stcs(reinterpret_cast<int4*>(dst + ow0), *reinterpret_cast<const int4*>(packed));
+#pragma unroll
+      for (int q = 0; q < kOutputRun * int(sizeof(T)) / 16; ++q)
+        __stcs(reinterpret_cast<int4*>(dst + ow0) + q, reinterpret_cast<const int4*>(packed)[q]);
     } else {
 #pragma unroll
       for (int j = 0; j < kOutputRun; ++j)
@@ -210,7 +212,6 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
   const int group = static_cast<int>(cta % g.groups);
   const NTile nt = n_tile_of(p, cta / g.groups);
   const int cin_g = static_cast<int>(g.in_channels_per_group());
-  const int cout_g = static_cast<int>(g.out_channels_per_group());
   const int H = static_cast<int>(g.h.in), W = static_cast<int>(g.w.in), pixels = H * W;
   const int tid = threadIdx.x;
 
