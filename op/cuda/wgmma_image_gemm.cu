@@ -17,12 +17,15 @@
 // GEMMs have 64-pixel phases: the implicit GEMM reached 23% of the bf16 rate on DCGAN 512 -> 256
 // (0.183 ms against cuDNN's 0.094), the wgmma packed tiles 0.227 ms.
 //
-// Tiles. A CTA computes M = 128 rows ((co, tap): 128 / taps output channels) x N = 128 or 256
-// columns (Tile), K in stages of 64 channels. Two warpgroups, each an m64nN wgmma accumulator;
-// every thread also copies. Shared layouts, no swizzle: A (weights, K-major) as 8 x 16-byte core
-// matrices, K-adjacent 128 bytes apart and M-adjacent 1024 (packed once per call in exactly this
-// order, so a stage is a straight 16 KB copy); B (input, N-major) as core matrices of 8 channels x
-// 8 pixels, N-adjacent 128 bytes apart, K-adjacent N / 8 x 128.
+// Tiles. A CTA computes M = 128 rows ((co, tap): 128 / taps output channels) x N = 128 columns
+// (Tile), K in stages of 128 bytes (64 bf16/fp16 or 32 TF32 channels). Two warpgroups, each an
+// m64n128 wgmma accumulator; every thread also copies. Shared layouts, no swizzle: A (weights,
+// K-major) as 8 x 16-byte core matrices, K-adjacent 128 bytes apart and M-adjacent 1024 (packed
+// once per call in exactly this order, so a stage is a straight 16 KB copy, TF32-rounded for
+// float32). 16-bit B is N-major (wgmma's transpose bit): core matrices of 8 channels x 8 pixels,
+// N-adjacent 128 bytes apart, K-adjacent 2048, copied by cp.async from the NCHW rows. TF32 has no
+// N-major form: its B goes through registers a stage ahead, rounded, into K-major core matrices of
+// 8 pixels x 4 channels.
 //
 // Epilogue. The accumulators go to shared memory as float32 rows (m, n); then each thread takes
 // runs of 8 output columns of one (channel, image, output row), sums each output's taps from the
@@ -33,7 +36,6 @@
 // the body is empty elsewhere and image_gemm_supported() requires a compute capability 9.0 device.
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 
 #include "element.cuh"
 #include "launch.h"
@@ -60,17 +62,20 @@ constexpr int kAStrideM = (kStageBytesK / 16) * kCoreBytes;   // A: M-adjacent c
 constexpr int kAChunks = kABytes / 16 / kThreads;         // A's 16-byte copies per thread and stage
 constexpr int kOutputRun = 8;                             // output columns per epilogue item
 
-// N tile (input pixels, whole images): 128 (64 accumulators per thread, 3 stages, 2 CTAs per SM,
-// each warpgroup waits for its wgmmas every stage) or 256 (128 accumulators, 4 stages, 1 CTA per
-// SM, one stage's wgmmas left running while the next is issued). Both load 2 stages ahead.
 template <typename T> __host__ __device__ constexpr int stage_channels() { return kStageBytesK / int(sizeof(T)); }
 
-template <int N>
+// The N tile: 128 input pixels (64 accumulators per thread), 3 stages, 2 CTAs per SM, each
+// warpgroup waiting for its wgmmas every stage, loads 2 stages ahead. A 256-pixel tile (m64n256,
+// 4 stages, 1 CTA per SM, one stage's wgmmas in flight) measured slower on both DCGAN layers (run
+// 4: 8 x 8 TF32 0.279 -> 0.358 ms, bf16 0.211 -> 0.255; 32 x 32 bands 0.698 -> 0.792, 0.546 ->
+// 0.630) and was dropped.
 struct Tile {
-  static constexpr int stages = N == 128 ? 3 : 4;
-  static constexpr int wgmma_in_flight = N == 128 ? 0 : 1;
+  static constexpr int n = 128;
+  static constexpr int N = n;
+  static constexpr int stages = 3;
+  static constexpr int wgmma_in_flight = 0;
   static constexpr int ahead = stages - 1 - wgmma_in_flight;   // stages loaded ahead
-  static constexpr int ctas_per_sm = N == 128 ? 2 : 1;
+  static constexpr int ctas_per_sm = 2;
   static constexpr int accumulators = N / 2;
   static constexpr int b_bytes = N * kStageBytesK;
   static constexpr int stage_bytes = kABytes + b_bytes;
@@ -86,28 +91,28 @@ struct ImageGemmArgs {
   ConvArgs conv;
   Strides4 output_strides;
   const void* packed;        // [group][m tile][k stage][kABytes] in the shared A layout
-  int tile_n;                // 128 or 256 (Tile)
   int m_tiles, k_stages;
   int channels_per_tile;     // output channels per M tile: 128 / taps
-  // N tile: whole images (images_per_tile = tile_n / (H W), bands = 1), or for larger images one
+  // N tile: whole images (images_per_tile = 128 / (H W), bands = 1), or for larger images one
   // band of input rows (images_per_tile = 1): band b writes output rows [b, b + 1) x band_out_rows
   // and stages the input rows from the first its taps read, slot_pixels / W of them.
   int images_per_tile;
   int bands, band_out_rows;
   int slot_pixels;           // tile columns per image: H W, or a band's rows x W
   bool vector_stores;        // output rows of whole, aligned 16-byte runs
-  bool b_swap;               // TEMPORARY (TCONV_IMAGE_BSWAP)
 };
 
 #if TCONV_WGMMA_DEVICE
 __device__ __forceinline__ uint64_t a_descriptor(uint32_t stage, int warpgroup, int k_step) {
   return wgmma::descriptor(stage + warpgroup * 8 * kAStrideM + k_step * 2 * kCoreBytes, kCoreBytes, kAStrideM);
 }
-template <int N>
-__device__ __forceinline__ uint64_t b_descriptor(uint32_t stage, int k_step, bool swap) {
-  // TEMPORARY (session 12): `swap` exchanges the two offsets, in case the first reading of the N-major layout is wrong.
-  return swap ? wgmma::descriptor(stage + kABytes + k_step * 2 * Tile<N>::b_stride_k, kCoreBytes, Tile<N>::b_stride_k)
-              : wgmma::descriptor(stage + kABytes + k_step * 2 * Tile<N>::b_stride_k, Tile<N>::b_stride_k, kCoreBytes);
+// 16-bit B, N-major: the descriptor's leading offset steps K (8 channel rows), its stride offset N.
+__device__ __forceinline__ uint64_t b16_descriptor(uint32_t stage, int k_step) {
+  return wgmma::descriptor(stage + kABytes + k_step * 2 * Tile::b_stride_k, Tile::b_stride_k, kCoreBytes);
+}
+// TF32 B, K-major: core matrices of 8 pixels x 4 channels, K-adjacent 128 bytes apart, N-adjacent 1024.
+__device__ __forceinline__ uint64_t b32_descriptor(uint32_t stage, int k_step) {
+  return wgmma::descriptor(stage + kABytes + k_step * 2 * kCoreBytes, kCoreBytes, 8 * kCoreBytes);
 }
 #endif
 
@@ -123,8 +128,10 @@ __device__ __forceinline__ NTile n_tile_of(const ImageGemmArgs& p, int64_t n_til
   t.image0 = (n_tile / p.bands) * p.images_per_tile;
   t.oh0 = band * p.band_out_rows;
   t.oh1 = min(static_cast<int>(g.h.out), t.oh0 + p.band_out_rows);
-  const int first = t.oh0 + static_cast<int>(g.h.padding) - static_cast<int>(g.h.kernel - 1);  // ih s_h of its lowest tap
-  t.ih0 = first <= 0 ? 0 : (first + static_cast<int>(g.h.stride) - 1) / static_cast<int>(g.h.stride);
+  // Whole images stage every row from 0 (their 16-byte chunks start at the image's first pixel); a
+  // band stages from the first row its lowest tap reads (rows of whole chunks), as band_out_rows().
+  const int first = t.oh0 + static_cast<int>(g.h.padding) - static_cast<int>(g.h.kernel - 1);
+  t.ih0 = p.bands == 1 || first <= 0 ? 0 : (first + static_cast<int>(g.h.stride) - 1) / static_cast<int>(g.h.stride);
   return t;
 }
 
@@ -199,10 +206,11 @@ __device__ __forceinline__ void col2im(const ImageGemmArgs& p, const float* tile
   }
 }
 
-template <typename T, int N>
-__global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_kernel(const ImageGemmArgs p) {
+template <typename T>
+__global__ void __launch_bounds__(kThreads, Tile::ctas_per_sm) image_gemm_kernel(const ImageGemmArgs p) {
 #if TCONV_WGMMA_DEVICE
-  using S = Tile<N>;
+  using S = Tile;
+  constexpr int N = S::N;
   extern __shared__ __align__(128) unsigned char smem[];
   const uint32_t base = shared_address(smem);
   const ConvTransposeGeometry& g = p.conv.geometry;
@@ -325,10 +333,9 @@ __global__ void __launch_bounds__(kThreads, Tile<N>::ctas_per_sm) image_gemm_ker
 #pragma unroll
     for (int k = 0; k < kStageBytesK / 32; ++k) {
       if constexpr (kTF32)
-        wgmma::mma<float, N>(d, a_descriptor(stage, warpgroup, k),
-                             wgmma::descriptor(stage + kABytes + k * 2 * kCoreBytes, kCoreBytes, 1024));
+        wgmma::mma<float, N>(d, a_descriptor(stage, warpgroup, k), b32_descriptor(stage, k));
       else
-        wgmma::mma_b_nmajor<T, N>(d, a_descriptor(stage, warpgroup, k), b_descriptor<N>(stage, k, p.b_swap));
+        wgmma::mma_b_nmajor<T>(d, a_descriptor(stage, warpgroup, k), b16_descriptor(stage, k));
     }
     wgmma::commit();
     wgmma::fence_operands(d);
@@ -427,18 +434,13 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   p.conv = args;
   p.output_strides = output_strides(args);
   p.channels_per_tile = static_cast<int>(kTileM / taps);
-  // TEMPORARY switch TCONV_IMAGE_TILE (session 12 measurements): the N tile, 128 or 256.
-  const char* tile_switch = std::getenv("TCONV_IMAGE_TILE");
-  const int wanted_tile = tile_switch != nullptr ? std::atoi(tile_switch) : 0;
-  if (pixels <= 256 && pixels % 8 == 0) {  // whole images
-    p.tile_n = pixels > 128 || wanted_tile == 256 ? 256 : 128;
-    p.images_per_tile = static_cast<int>(p.tile_n / pixels);
+  if (pixels <= Tile::n && pixels % 8 == 0) {  // whole images
+    p.images_per_tile = static_cast<int>(Tile::n / pixels);
     p.bands = 1;
     p.band_out_rows = static_cast<int>(g.h.out);
     p.slot_pixels = static_cast<int>(pixels);
   } else {  // bands of whole input rows (16-byte chunks: W a multiple of 8)
-    p.tile_n = wanted_tile == 128 ? 128 : 256;
-    const int64_t rows = p.tile_n / g.w.in;
+    const int64_t rows = Tile::n / g.w.in;
     if (g.w.in % 8 != 0 || rows < 1 || g.h.out >= (int64_t(1) << 30)) return false;
     p.band_out_rows = band_out_rows(g, rows);
     if (p.band_out_rows == 0) return false;
@@ -460,26 +462,11 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   p.vector_stores = reinterpret_cast<uintptr_t>(args.output) % 16 == 0 && os.w == 1 && os.h % kOutputRun == 0 &&
                     os.c % kOutputRun == 0 && os.n % kOutputRun == 0;
   p.packed = nullptr;
-  p.b_swap = std::getenv("TCONV_IMAGE_BSWAP") != nullptr;
   return true;
 }
 
 size_t workspace_bytes(const ImageGemmArgs& p) {
   return size_t(p.conv.geometry.groups) * p.m_tiles * p.k_stages * kABytes;
-}
-
-template <typename T, int N>
-cudaError_t launch_tile(const ImageGemmArgs& p, cudaStream_t stream) {
-  constexpr auto kernel = image_gemm_kernel<T, N>;
-  int64_t limit = 0;
-  const cudaError_t e = raise_dynamic_shared_memory_limit<kernel, true>(&limit);
-  if (e != cudaSuccess) return e;
-  if (Tile<N>::shared_bytes > limit) return cudaErrorInvalidConfiguration;
-  const ConvTransposeGeometry& g = p.conv.geometry;
-  const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile * p.bands;
-  const unsigned ctas = static_cast<unsigned>(int64_t(p.m_tiles) * g.groups * n_tiles);
-  kernel<<<ctas, kThreads, Tile<N>::shared_bytes, stream>>>(p);
-  return cudaGetLastError();
 }
 
 template <typename T>
@@ -493,7 +480,15 @@ cudaError_t launch_typed(ImageGemmArgs p, void* workspace, cudaStream_t stream) 
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
   p.packed = workspace;
-  return p.tile_n == 256 ? launch_tile<T, 256>(p, stream) : launch_tile<T, 128>(p, stream);
+  constexpr auto kernel = image_gemm_kernel<T>;
+  int64_t limit = 0;
+  e = raise_dynamic_shared_memory_limit<kernel, true>(&limit);
+  if (e != cudaSuccess) return e;
+  if (Tile::shared_bytes > limit) return cudaErrorInvalidConfiguration;
+  const int64_t n_tiles = (g.batch + p.images_per_tile - 1) / p.images_per_tile * p.bands;
+  const unsigned ctas = static_cast<unsigned>(int64_t(p.m_tiles) * g.groups * n_tiles);
+  kernel<<<ctas, kThreads, Tile::shared_bytes, stream>>>(p);
+  return cudaGetLastError();
 }
 
 }  // namespace
@@ -503,8 +498,16 @@ bool image_gemm_supported(const ConvArgs& args) {
   return make_plan(args, &plan);
 }
 
-// Not yet measured on a GPU: chosen only where pinned (TCONV_CUDA_KERNEL=image).
-bool image_gemm_preferred(const ConvArgs&) { return false; }
+// Run 4 (H100, against the automatic choice then, the implicit GEMM): DCGAN 512 -> 256 on 8 x 8
+// TF32 0.303 -> 0.279 ms (cuDNN 0.263), but bf16 0.185 -> 0.211 and the 32 x 32 bands 2-3x slower
+// (128 -> 64: TF32 0.41 -> 0.79, bf16 0.28 -> 0.63; two K stages per tile leave the pipeline's fill
+// and the col2im exposed). So: TF32, whole images, and a long K (the measured layer has 512 input
+// channels per group; 256 is where its 8 K stages halve).
+bool image_gemm_preferred(const ConvArgs& args) {
+  const ConvTransposeGeometry& g = args.geometry;
+  return args.dtype == DType::Float32 && g.h.in * g.w.in <= Tile::n && g.in_channels_per_group() >= 256 &&
+         g.out_channels_per_group() >= 16 && image_gemm_supported(args);
+}
 
 size_t image_gemm_workspace_bytes(const ConvArgs& args) {
   ImageGemmArgs p;

@@ -1,14 +1,14 @@
 // The image GEMM's geometry (op/cuda/wgmma_image_gemm.cu: dilation 1, TF32/bf16/fp16 on a Hopper
-// GPU; whole images of at most 256 pixels, a multiple of 8, or bands of rows of a multiple of 8
+// GPU; whole images of at most 128 pixels, a multiple of 8, or bands of rows of a multiple of 8
 // pixels) in TF32 and both 16-bit types: random sets from the general generator narrowed to such
 // images (one to several per N tile, batches that leave the last tile part empty, images cut into
-// bands), any kernel of 1-5 per axis with any stride, padding and output_padding (col2im over
-// overlapping taps, gaps of bias-only outputs, cropped edges, odd output widths that take the
-// element-by-element stores), 1-80 input channels per group (one to three K stages, cut short) and
-// 1-40 output channels per group (M tiles cut short), groups, bias. The op_cuda_image CTest run
-// pins the kernel, so every set it supports goes through it there; the rest are checked on the
-// kernels they fall back to. Also the DCGAN 8 x 8 and 32 x 32 layers of the benchmark with fewer
-// images.
+// bands), any kernel of 1-5 per axis with any stride, padding (to beyond the kernel) and
+// output_padding (col2im over overlapping taps, gaps of bias-only outputs, cropped edges, odd
+// output widths that take the element-by-element stores), 1-80 input channels per group (one to
+// three K stages, cut short) and 1-40 output channels per group (M tiles cut short), groups, bias.
+// The op_cuda_image CTest run pins the kernel, so every set it supports goes through it there; the
+// rest are checked on the kernels they fall back to. Also the DCGAN 8 x 8 and 32 x 32 layers of
+// the benchmark with fewer images.
 #include <tuple>
 
 #include "cuda_test_support.h"
@@ -22,12 +22,12 @@ class ImageSets : public NarrowedSets {
   explicit ImageSets(uint64_t seed) : NarrowedSets(seed) {}
 
   ArgSet next() {
-    constexpr int64_t kImages[][2] = {{1, 8},   {2, 4},  {4, 4},  {2, 8},   {8, 8},   {4, 16},  {16, 8},
-                                      {8, 12},  {3, 8},  {16, 16}, {8, 24}, {12, 16}, {20, 16}, {32, 24},
-                                      {33, 8},  {9, 40}};
+    constexpr int64_t kImages[][2] = {{1, 8},  {2, 4},  {4, 2},  {4, 4},   {2, 8},   {8, 8},
+                                      {4, 16}, {16, 8}, {8, 12}, {3, 8},   {16, 16}, {8, 24},
+                                      {12, 16}, {20, 16}, {32, 24}, {33, 8}, {9, 40}, {4, 6}};
     for (;;) {
       ArgSet a = gen_.next();
-      const auto& image = kImages[uniform(0, 15)];
+      const auto& image = kImages[uniform(0, 17)];
       a.in_h = image[0];
       a.in_w = image[1];
       a.unbatched = false;
@@ -38,7 +38,9 @@ class ImageSets : public NarrowedSets {
       a.stride_single = false;
       a.dilation = {1, 1};
       a.dilation_single = false;
-      a.padding = {uniform(0, a.kernel_h - 1), uniform(0, a.kernel_w - 1)};
+      // Padding up to the kernel + 1 (whole input rows and columns cropped away: session 12's first
+      // GPU run found the rows staged from the wrong first row, off 16-byte alignment, there).
+      a.padding = {uniform(0, a.kernel_h + 1), uniform(0, a.kernel_w + 1)};
       a.padding_single = false;
       a.output_padding = {uniform(0, a.stride[0] - 1), uniform(0, a.stride[1] - 1)};
       a.output_padding_single = false;
