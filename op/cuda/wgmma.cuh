@@ -17,6 +17,12 @@
 #include <cstdint>
 #include <type_traits>
 
+// Defined in the device pass of sm_90a code, the only code in which wgmma exists: the kernels'
+// bodies compile under it (and trap elsewhere: supported() keeps other devices away).
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define TCONV_WGMMA_DEVICE 1
+#endif
+
 namespace tconv {
 namespace cuda {
 namespace wgmma {

@@ -52,10 +52,6 @@
 #include "wgmma.cuh"
 #include "window_plan.h"
 
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define TCONV_WGMMA_DEVICE 1
-#endif
-
 namespace tconv {
 namespace cuda {
 namespace {

@@ -45,10 +45,6 @@
 #include "tensor_core.cuh"
 #include "wgmma.cuh"
 
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define TCONV_WGMMA_DEVICE 1
-#endif
-
 namespace tconv {
 namespace cuda {
 namespace {
@@ -104,7 +100,7 @@ struct ImageGemmArgs {
   bool vector_stores;        // output rows of whole, aligned 16-byte runs
 };
 
-#if TCONV_WGMMA_DEVICE
+#if defined(TCONV_WGMMA_DEVICE)
 __device__ __forceinline__ uint64_t a_descriptor(uint32_t stage, int warpgroup, int k_step) {
   return wgmma::descriptor(stage + warpgroup * 8 * kAStrideM + k_step * 2 * kCoreBytes, kCoreBytes, kAStrideM);
 }
@@ -210,7 +206,7 @@ __device__ __forceinline__ void col2im(const ImageGemmArgs& p, const float* tile
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads, Tile::ctas_per_sm) image_gemm_kernel(const ImageGemmArgs p) {
-#if TCONV_WGMMA_DEVICE
+#if defined(TCONV_WGMMA_DEVICE)
   using S = Tile;
   constexpr int N = S::N;
   extern __shared__ __align__(128) unsigned char smem[];
