@@ -68,8 +68,7 @@ template <typename T> __host__ __device__ constexpr int stage_channels() { retur
 // 4: 8 x 8 TF32 0.279 -> 0.358 ms, bf16 0.211 -> 0.255; 32 x 32 bands 0.698 -> 0.792, 0.546 ->
 // 0.630) and was dropped.
 struct Tile {
-  static constexpr int n = 128;
-  static constexpr int N = n;
+  static constexpr int N = 128;
   static constexpr int stages = 3;
   static constexpr int wgmma_in_flight = 0;
   static constexpr int ahead = stages - 1 - wgmma_in_flight;   // stages loaded ahead
@@ -432,13 +431,13 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   p.conv = args;
   p.output_strides = output_strides(args);
   p.channels_per_tile = static_cast<int>(kTileM / taps);
-  if (pixels <= Tile::n && pixels % 8 == 0) {  // whole images
-    p.images_per_tile = static_cast<int>(Tile::n / pixels);
+  if (pixels <= Tile::N && pixels % 8 == 0) {  // whole images
+    p.images_per_tile = static_cast<int>(Tile::N / pixels);
     p.bands = 1;
     p.band_out_rows = static_cast<int>(g.h.out);
     p.slot_pixels = static_cast<int>(pixels);
   } else {  // bands of whole input rows (16-byte chunks: W a multiple of 8)
-    const int64_t rows = Tile::n / g.w.in;
+    const int64_t rows = Tile::N / g.w.in;
     if (g.w.in % 8 != 0 || rows < 1 || g.h.out >= (int64_t(1) << 30)) return false;
     p.band_out_rows = band_out_rows(g, rows);
     if (p.band_out_rows == 0) return false;
@@ -503,7 +502,7 @@ bool image_gemm_supported(const ConvArgs& args) {
 // channels per group; 256 is where its 8 K stages halve).
 bool image_gemm_preferred(const ConvArgs& args) {
   const ConvTransposeGeometry& g = args.geometry;
-  return args.dtype == DType::Float32 && g.h.in * g.w.in <= Tile::n && g.in_channels_per_group() >= 256 &&
+  return args.dtype == DType::Float32 && g.h.in * g.w.in <= Tile::N && g.in_channels_per_group() >= 256 &&
          g.out_channels_per_group() >= 16 && image_gemm_supported(args);
 }
 
