@@ -32,8 +32,8 @@ enum class Kernel { Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImageGemm, Implic
 // read once. A pinned kernel still declines what it can't do (every one but
 // direct float64; phase_block anything but stride 2, dilation 1, kernels to 4x4 and 4 channels
 // per group; phase_row channels_last outputs and rows shared memory can't stage; shuffle anything
-// but kernel == stride and strict float32; image anything but 16-bit types, images of at most 128
-// pixels, dilation 1 and compute capability 9.0; the window
+// but kernel == stride and strict float32; image strict float32, dilation other than 1, images it
+// can neither hold whole nor cut into bands, and devices other than compute capability 9.0; the window
 // kernels shapes their plans can't hold; wgmma also strict float32 and devices other than compute
 // capability 9.0), which then goes to the next path: wgmma -> window -> gemm -> direct,
 // shuffle -> gemm -> direct, image -> gemm -> direct, phase_block -> direct, phase_row -> direct.
@@ -116,7 +116,7 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
     return cuda::phase_row_preferred(args) ? Kernel::PhaseRow : Kernel::Direct;
   // Kernel == stride (U-Net): one GEMM per image, every operand by cp.async.
   if (cuda::shuffle_gemm_preferred(args)) return Kernel::ShuffleGemm;
-  // Hopper, small images (DCGAN 8 x 8): whole images per tile, col2im in shared memory.
+  // Hopper, TF32 on small images (DCGAN 8 x 8): whole images per tile, col2im in shared memory.
   if (cuda::image_gemm_preferred(args)) return Kernel::ImageGemm;
   // Hopper, many taps per phase: wgmma straight from the staged window (docs/cuda-kernels.md).
   if (cuda::wgmma_gemm_preferred(args)) return Kernel::WgmmaGemm;

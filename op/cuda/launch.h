@@ -80,12 +80,14 @@ bool shuffle_gemm_preferred(const ConvArgs& args);
 size_t shuffle_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_shuffle_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
-// Image GEMM (wgmma_image_gemm.cu, sm_90a): input images of at most 128 pixels (a multiple of 8),
-// dilation 1, bf16/fp16 (DCGAN's 4x4 and 8x8 layers): per group one wgmma GEMM, (output channel,
-// tap) x input channels x whole images, and col2im of each CTA's images in shared memory.
-// supported() also needs a compute capability 9.0 device, KH * KW <= 128, NCHW output and input
-// channels of contiguous, 16-byte aligned pixel rows (NCHW). `workspace` holds
-// image_gemm_workspace_bytes(args) bytes (the weights packed per call).
+// Image GEMM (wgmma_image_gemm.cu, sm_90a): dilation 1, TF32 (when args.allow_tf32) / bf16 / fp16,
+// input images held whole (at most 128 pixels, a multiple of 8) or cut into bands of rows (W a
+// multiple of 8): per group one wgmma GEMM, (output channel, tap) x input channels x whole images,
+// and col2im of each CTA's images in shared memory. supported() also needs a compute capability 9.0
+// device, KH * KW <= 128, NCHW output and input channels of contiguous, 16-byte aligned pixel rows
+// (NCHW). `workspace` holds image_gemm_workspace_bytes(args) bytes (the weights packed per call).
+// preferred(): TF32, whole images, at least 256 input channels per group (where it was faster:
+// DCGAN 512 -> 256 on 8 x 8).
 bool image_gemm_supported(const ConvArgs& args);
 bool image_gemm_preferred(const ConvArgs& args);
 size_t image_gemm_workspace_bytes(const ConvArgs& args);

@@ -32,12 +32,11 @@
 //     narrower than the stride), the buffer rows start as the bias and those phases cost nothing.
 //     The buffer is written out row by row with 16-byte streaming stores (each buffer row starts at
 //     the same offset modulo 16 bytes as its output row).
-//     Buffer rows start filled with their channel's bias, so W phases without taps cost nothing
-//     per element.
 // Output channels go through the buffer in chunks sized so that every warp has work per chunk.
-// Measured (H100, docs/cuda-kernels.md, session 10): KernelBench 81 0.385 ms strict float32 (cuDNN
-// 1.44), 0.378 TF32, 0.264 bf16 (cuDNN 0.95); KernelBench 75 0.473 ms float32 and TF32 (cuDNN 6.66;
-// 62% of the copy floor), 0.428 bf16 (cuDNN 1.20). The one-pass kernel took 0.67-0.72 ms.
+// Measured (H100, docs/cuda-kernels.md, benchmark of record, session 12): KernelBench 81 0.392 ms
+// strict float32 (cuDNN 1.44), 0.373 TF32 (76% of the copy floor), 0.229 bf16 (cuDNN 0.95, 62%);
+// KernelBench 75 0.470 ms float32 and TF32 (cuDNN 6.67; 62%), 0.259 bf16 (cuDNN 1.20, 56%). The
+// one-pass kernel took 0.67-0.72 ms.
 #include <algorithm>
 
 #include "element.cuh"

@@ -16,7 +16,7 @@
 // Tiles. A CTA computes 128 (M) x 128 (N) with 8 warps of 64 x 32 (4 x 4 m16n8 tiles, 64 float
 // accumulators), K in stages of 32 words (64 bf16/fp16 or 32 TF32 channels), 3 in flight (cp.async
 // groups), or of 16 words, 4 in flight, where 32 would pad K. Fragments: A by ldmatrix.x4 from
-// [m][word] rows (pitch of 4 words mod 32: the 8 rows of each 8x8 matrix in distinct bank groups);
+// [m][word] rows (stage words + 4 apart: the 8 rows of each 8x8 matrix in distinct bank groups);
 // B, stored [channel][pixel] as the input holds it, by
 // ldmatrix.x4.trans for 16-bit types (rows 272 bytes apart: 16 bytes apart modulo 128) and by
 // scalar loads for TF32 (pitch 8 mod 32 words: conflict-free). TF32 rounds B in place: each thread
