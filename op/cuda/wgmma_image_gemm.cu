@@ -70,8 +70,7 @@ template <typename T> __host__ __device__ constexpr int stage_channels() { retur
 struct Tile {
   static constexpr int N = 128;
   static constexpr int stages = 3;
-  static constexpr int wgmma_in_flight = 0;
-  static constexpr int ahead = stages - 1 - wgmma_in_flight;   // stages loaded ahead
+  static constexpr int ahead = stages - 1;                     // stages loaded ahead
   static constexpr int ctas_per_sm = 2;
   static constexpr int accumulators = N / 2;
   static constexpr int b_bytes = N * kStageBytesK;
@@ -263,25 +262,33 @@ __global__ void __launch_bounds__(kThreads, Tile::ctas_per_sm) image_gemm_kernel
   // (pixel quad b % (N / 4), lanes along the pixels: coalesced loads; channel quad b / (N / 4)),
   // stored as 4 pixel rows of 16 bytes, lane pairs rotating the row order so that 8 lanes hit 8
   // different 16-byte bank groups.
+  // Each block's pixel quad and its source are the same in every stage: found once.
+  constexpr int kBlocks32 = kTF32 ? S::b_blocks : 0;
   float4 held[kTF32 ? S::b_blocks : 1][4];
+  const float* block_src[kTF32 ? S::b_blocks : 1];
+  bool block_inside[kTF32 ? S::b_blocks : 1];
+#pragma unroll
+  for (int i = 0; i < kBlocks32; ++i) {
+    const int quad = (tid + kThreads * i) % (N / 4);
+    block_src[i] = reinterpret_cast<const float*>(column_source(4 * quad, &block_inside[i]));
+  }
   auto load_b32 = [&](int s) {
 #pragma unroll
-    for (int i = 0; i < (kTF32 ? S::b_blocks : 0); ++i) {
-      const int b = tid + kThreads * i, quad = b % (N / 4), channel_quad = b / (N / 4);
-      bool inside = false;
-      const float* src = reinterpret_cast<const float*>(column_source(4 * quad, &inside));
+    for (int i = 0; i < kBlocks32; ++i) {
+      const int channel_quad = (tid + kThreads * i) / (N / 4);
 #pragma unroll
       for (int r = 0; r < 4; ++r) {
         const int channel = s * kChannels + channel_quad * 4 + r;
-        held[i][r] = inside && channel < cin_g ? __ldg(reinterpret_cast<const float4*>(src + channel * xs.c))
-                                               : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        held[i][r] = block_inside[i] && channel < cin_g
+                         ? __ldg(reinterpret_cast<const float4*>(block_src[i] + channel * xs.c))
+                         : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
       }
     }
   };
   auto store_b32 = [&](int s) {
     const uint32_t stage = base + (s % S::stages) * S::stage_bytes + kABytes;
 #pragma unroll
-    for (int i = 0; i < (kTF32 ? S::b_blocks : 0); ++i) {
+    for (int i = 0; i < kBlocks32; ++i) {
       const int b = tid + kThreads * i, quad = b % (N / 4), channel_quad = b / (N / 4);
       const uint32_t block = stage + (quad / 2) * 1024 + channel_quad * kCoreBytes + (quad % 2) * 64;
 #pragma unroll
@@ -337,7 +344,7 @@ __global__ void __launch_bounds__(kThreads, Tile::ctas_per_sm) image_gemm_kernel
     wgmma::commit();
     wgmma::fence_operands(d);
     if (next_b32) store_b32(s + 1);
-    wgmma::wait<S::wgmma_in_flight>();
+    wgmma::wait<0>();
     wgmma::fence_operands(d);
   }
   wgmma::wait<0>();
