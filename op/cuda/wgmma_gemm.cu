@@ -43,7 +43,9 @@
 // body is empty elsewhere and wgmma_gemm_supported() requires a device of compute capability 9.0.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include "element.cuh"
 #include "launch.h"
@@ -108,7 +110,34 @@ struct WgmmaArgs {
   uint32_t weight_offset;  // the weights after the window and a 16-byte scratch slot
   uint32_t stage_bytes;
   uint32_t opaque_zero = 0;  // always 0, a value ptxas can't see (stage_window)
+  // 16-bit row bands from 16-byte-aligned NCHW rows: the window goes by cp.async into raw buffers
+  // and is transposed in shared memory (produce_raw); else through registers (produce).
+  bool raw_rows = false;
+  uint32_t raw_offset = 0;         // two raw buffers after the stages
+  uint32_t raw_channel_bytes = 0;  // one channel's staged rows, 16 mod 128 (ldmatrix rows in distinct banks)
 };
+
+// A row-band tile's window as the raw path stages it: whole 16-byte runs of input rows, from the
+// aligned column at or before the window's first, so window pixel (r, c) is staged pixel
+// r * width + shift + c (in the raw buffers and, transposed, in the stage).
+struct RawRows {
+  int64_t ih0, a0;  // first staged input row and column
+  int shift, width, runs_per_row, runs;
+};
+TCONV_HOST_DEVICE RawRows raw_rows_of(const PhaseWindow& pw, int64_t tile_r, int64_t tile_c, int C) {
+  RawRows rr;
+  rr.ih0 = window::window_input_row(pw, tile_r, kRows, 0);
+  const int64_t iw0 = window::window_input_col(pw, tile_c, C, 0);
+  rr.shift = static_cast<int>(iw0 & 7);  // two's complement: the non-negative residue
+  rr.a0 = iw0 - rr.shift;
+  rr.width = static_cast<int>((rr.shift + pw.wc + 7) / 8 * 8);
+  rr.runs_per_row = rr.width / 8;
+  rr.runs = static_cast<int>(pw.wr) * rr.runs_per_row;
+  return rr;
+}
+// Raw runs per producer thread (a window of up to 384 runs of 8 pixels).
+constexpr int kRawRunsPerThread = 3;
+constexpr int kRawChannels = 2 * kChunkWords;  // 16-bit channels per chunk
 
 #if defined(TCONV_WGMMA_DEVICE)
 
@@ -306,6 +335,122 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
   }
 }
 
+// The raw path's producer (16-bit row bands, aligned NCHW rows). Per chunk: every thread copies
+// its runs (16 bytes: 8 pixels of one channel) of all 16 channels into a raw buffer by cp.async,
+// zero-filled outside the input; once they landed, warps transpose 8 x 8 blocks (8 channels x 8
+// pixels) into the stage's K-major window with ldmatrix / stmatrix. The next chunk's copy is in
+// flight during this chunk's transpose (two raw buffers). The register path (produce) spends per
+// 16-bit value a scalar load and half a PRMT, and its loads' latency is the producer's; here a
+// warp moves 512 values with one ldmatrix and one stmatrix.
+template <typename T, int C>
+__device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
+                                            int ptid) {
+  static_assert(sizeof(T) == 2, "the raw path pairs 16-bit channels");
+  const ConvArgs& a = args.conv;
+  const ConvTransposeGeometry& g = a.geometry;
+  const AxisGeometry& H = g.h;
+  const AxisGeometry& W = g.w;
+  const Strides4& is = a.input_strides;
+  const int warp = ptid / 32, lane = ptid % 32;
+  const uint32_t raw_bytes = kRawChannels * args.raw_channel_bytes;
+  Ring ring;
+  uint32_t raw_buffer = 0;  // the buffer the next chunk lands in
+  for (int64_t tile = blockIdx.x; tile < args.tiles; tile += gridDim.x) {
+    const BlockCoords bc = window::decode_block(tile, args.dims);
+    const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
+    if (!window::block_active(pw, bc) || pw.taps == 0) continue;
+    const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C);
+    // This thread's runs q = ptid + 128 k: offset from the chunk's first channel, inside or not.
+    int32_t run_offset[kRawRunsPerThread];
+    uint32_t run_inside = 0;
+#pragma unroll
+    for (int k = 0; k < kRawRunsPerThread; ++k) {
+      const int q = ptid + 128 * k;
+      const int r = q / rr.runs_per_row, col = 8 * (q - r * rr.runs_per_row);
+      const int64_t ih = rr.ih0 + r, iw = rr.a0 + col;
+      const bool inside = q < rr.runs && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
+      run_offset[k] = inside ? static_cast<int32_t>(ih * is.h + iw) : 0;
+      run_inside |= uint32_t(inside) << k;
+    }
+    const T* x = static_cast<const T*>(a.input) + bc.image * is.n + bc.group * args.cin_g * is.c;
+    const int channel_stride = static_cast<int>(is.c);
+    auto copy_raw = [&](int chunk, uint32_t buffer) {
+      const T* xc = x + chunk * kRawChannels * is.c;
+      // Opaque strides, as in produce: else ptxas hoists all 48 addresses out of the chunk loop
+      // and spills.
+      int stride = channel_stride;
+      uint32_t raw_stride = args.raw_channel_bytes;
+      asm volatile("" : "+r"(stride), "+r"(raw_stride));
+#pragma unroll
+      for (int k = 0; k < kRawRunsPerThread; ++k) {
+        const int q = ptid + 128 * k;
+        if (q >= rr.runs) break;
+        const bool inside = (run_inside >> k) & 1;
+        const T* src = xc + run_offset[k];
+        const uint32_t dst = buffer + q * 16;
+#pragma unroll
+        for (int c = 0; c < kRawChannels; ++c)
+          cp_async16_zfill(dst + c * raw_stride, src + c * stride, inside);
+      }
+      cp_async_commit();
+    };
+    const uint32_t* w_tile =
+        args.packed_weight + (bc.group * args.dims.n_tiles + bc.n_tile) * args.chunks * args.chunk_words;
+    const int kernel_w = static_cast<int>(W.kernel);
+    const int first_kh = static_cast<int>(pw.th.first_tap), step_kh = static_cast<int>(pw.th.tap_step);
+    const int first_kw = static_cast<int>(pw.tw.first_tap), step_kw = static_cast<int>(pw.tw.tap_step);
+    const int taps_h = static_cast<int>(pw.th.tap_count), taps_w = static_cast<int>(pw.tw.tap_count);
+    const bool whole_kernel = taps_h == H.kernel && taps_w == W.kernel;
+    // Transpose: block b < 2 runs is (channel group b / runs, run b % runs); lane 8 i + j gives
+    // row j of block 4 (step) + i: channel 8 group + j of the raw run, pixel 8 run + j of the stage.
+    const int blocks = 2 * rr.runs, block_lane = lane / 8, row = lane % 8;
+
+    copy_raw(0, base + args.raw_offset + raw_buffer * raw_bytes);
+    for (int chunk = 0; chunk < args.chunks; ++chunk) {
+      cp_async_wait_all();
+      // Every producer thread's runs of this chunk landed, and every thread is done with the
+      // transpose that read the other buffer.
+      named_barrier_sync(1, 128);
+      const uint32_t raw = base + args.raw_offset + raw_buffer * raw_bytes;
+      raw_buffer ^= 1;
+      if (chunk + 1 < args.chunks) copy_raw(chunk + 1, base + args.raw_offset + raw_buffer * raw_bytes);
+
+      const uint32_t s = ring.slot;
+      mbarrier::wait(empty + 8 * s, ring.parity ^ 1);
+      const uint32_t stage = base + s * args.stage_bytes;
+      if (ptid == 0) {
+        const uint32_t* w_chunk = w_tile + chunk * args.chunk_words;
+        const uint32_t taps = static_cast<uint32_t>(taps_h * taps_w);
+        mbarrier::arrive_expect_bytes(full + 8 * s, taps * kTapBytes);
+        const uint32_t dst = stage + args.weight_offset;
+        if (whole_kernel) {
+          mbarrier::cp_async_bulk(dst, w_chunk, taps * kTapBytes, full + 8 * s);
+        } else {
+          for (int jh = 0, t = 0; jh < taps_h; ++jh) {
+            const int kh = first_kh + jh * step_kh;
+            for (int jw = 0; jw < taps_w; ++jw, ++t)
+              mbarrier::cp_async_bulk(dst + t * kTapBytes,
+                                      w_chunk + (kh * kernel_w + first_kw + jw * step_kw) * int(kTapBytes / 4),
+                                      kTapBytes, full + 8 * s);
+          }
+        }
+      }
+      const uint32_t src_row = raw + row * args.raw_channel_bytes, dst_row = stage + row * 16;
+      for (int b4 = 4 * warp; b4 < blocks; b4 += 16) {
+        const int b = min(b4 + block_lane, blocks - 1);  // a partial last step repeats a block
+        const int group = b >= rr.runs ? 1 : 0, q = b - group * rr.runs;
+        uint32_t v[4];
+        ldmatrix_x4(v, src_row + group * 8 * args.raw_channel_bytes + q * 16);
+        stmatrix_x4_trans(dst_row + group * args.group_bytes + q * 128, v);
+      }
+      wgmma::fence_proxy_async();
+      __syncwarp();
+      mbarrier::arrive_if(full + 8 * s, lane == 0);
+      ring.advance(1, args.stages);
+    }
+  }
+}
+
 template <typename T> __device__ __forceinline__ void store_pair(T* p, float lo, float hi) {
   if constexpr (sizeof(T) == 4)
     __stcs(reinterpret_cast<float2*>(p), make_float2(lo, hi));
@@ -334,6 +479,14 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
     const PhaseWindow pw = window::phase_window(H, W, rh, rw, kRows, C);
     if (!tile_active<kPacked, C>(pw, bc, g.batch)) continue;
     const window::PackedPlane plane = window::packed_plane(pw, g.batch, kRows, C);
+    // The raw path stages whole 16-byte runs from the aligned column before the window's first.
+    const bool raw = !kPacked && args.raw_rows;
+    uint32_t raw_width_bytes = 0, origin_bytes = 0;
+    if (raw) {
+      const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C);
+      raw_width_bytes = static_cast<uint32_t>(rr.width) * 16;
+      origin_bytes = static_cast<uint32_t>(rr.shift) * 16;
+    }
 #pragma unroll
     for (int r = 0; r < 2; ++r)
 #pragma unroll
@@ -346,7 +499,8 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       const int taps_w = __shfl_sync(0xffffffff, static_cast<int>(pw.tw.tap_count), 0);
       // Window row width, and the distance from one tile row's first pixel to the next: a window
       // row in row bands, C positions packed.
-      const uint32_t width_bytes = static_cast<uint32_t>(kPacked ? plane.width : pw.wc) * 16;
+      uint32_t width_bytes = static_cast<uint32_t>(kPacked ? plane.width : pw.wc) * 16;
+      if (raw) width_bytes = raw_width_bytes;
       const uint32_t row_bytes = kPacked ? C * 16 : width_bytes;
       const uint32_t tap_h_bytes = static_cast<uint32_t>(pw.th.input_step) * width_bytes;
       const uint32_t tap_w_bytes = static_cast<uint32_t>(pw.tw.input_step) * 16;
@@ -358,7 +512,7 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       // consumers then issued 263 instructions per stage for DCGAN's 8 wgmmas.)
       const uint64_t a_first = wgmma::descriptor(base + args.weight_offset, kBM * 16, 128);
       const uint64_t b_first = wgmma::descriptor(
-          base + 2 * warpgroup * row_bytes + (taps_h - 1) * tap_h_bytes + (taps_w - 1) * tap_w_bytes,
+          base + origin_bytes + 2 * warpgroup * row_bytes + (taps_h - 1) * tap_h_bytes + (taps_w - 1) * tap_w_bytes,
           args.group_bytes, 128);
       const uint32_t stage_step = args.stage_bytes >> 4, tap_step = kTapBytes >> 4, row_step = row_bytes >> 4;
       const uint32_t h_step = tap_h_bytes >> 4, w_step = tap_w_bytes >> 4;
@@ -526,6 +680,12 @@ __global__ void __launch_bounds__(kThreads<kPacked>, 1) wgmma_gemm_kernel(const 
   if (threadIdx.x >= 128 * kConsumers) {
     if constexpr (!kPacked) wgmma::set_max_registers<false, kProducerRegisters>();
     const int ptid = threadIdx.x - 128 * kConsumers;
+    if constexpr (sizeof(T) == 2 && !kPacked) {
+      if (args.raw_rows) {
+        produce_raw<T, C>(args, base, full, empty, ptid);
+        return;
+      }
+    }
     produce<T, C, kPacked>(args, base, full, empty, kPacked ? ptid / 128 : 0, kPacked ? ptid % 128 : ptid);
   } else {
     if constexpr (!kPacked) wgmma::set_max_registers<true, kConsumerRegisters>();
@@ -546,6 +706,8 @@ struct WgmmaPlan {
   int64_t cin_words = 0, cout_padded = 0, chunks = 0, tiles = 0;
   BlockDims dims{1, 1, 1, 1, 1, 0};
   uint32_t group_bytes = 0, weight_offset = 0, stage_bytes = 0;
+  bool raw_rows = false;
+  uint32_t raw_offset = 0, raw_channel_bytes = 0;
   int64_t smem_bytes = 0, taps_max = 0;
   double fill = 0;  // useful / computed tile pixels over the phases with taps
 };
@@ -573,6 +735,15 @@ DeviceFacts device_facts() {
   return facts[device];
 }
 
+// Measurement switch (session 13): TCONV_WGMMA_RAW=0 keeps 16-bit row bands on the register path.
+bool raw_path_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("TCONV_WGMMA_RAW");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return enabled;
+}
+
 // Shared memory for the stages: the opt-in maximum of compute capability 9.0 (227 KB) less the
 // kernel's static barriers and some slack.
 constexpr int64_t kStageMemory = 227 * 1024 - 256;
@@ -586,6 +757,9 @@ struct TileChoice {
   // Over the phases: the grid's extent (row bands: tile rows and columns of the largest phase;
   // packed: tiles of the largest plane), the largest window and tap count.
   int64_t tiles_r = 0, tiles_c = 0, window_max = 0, taps_max = 0;
+  // Row bands on the raw path: the most staged pixels of a window (rows x whole 16-byte runs from
+  // the aligned column at or before its first, any alignment).
+  int64_t raw_pixels_max = 0;
 };
 TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed) {
   const AxisGeometry& H = g.h;
@@ -612,6 +786,7 @@ TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed) {
       } else {
         tiles = p.tiles_r * p.tiles_c * g.batch;
         window_pixels = p.wr * p.wc;
+        t.raw_pixels_max = std::max(t.raw_pixels_max, p.wr * ((p.wc + 7 + 7) / 8 * 8));
         t.tiles_r = std::max(t.tiles_r, p.tiles_r);
         t.tiles_c = std::max(t.tiles_c, p.tiles_c);
       }
@@ -668,12 +843,24 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   pl.cin_words = (words + kChunkWords - 1) / kChunkWords * kChunkWords;
   pl.chunks = pl.cin_words / kChunkWords;
   pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
-  pl.group_bytes = static_cast<uint32_t>((choice.window_max + 7) / 8 * 8 * 16);
+  // The raw path: 16-bit row bands whose input rows are whole, 16-byte aligned runs.
+  const uintptr_t input_address = reinterpret_cast<uintptr_t>(args.input);
+  pl.raw_rows = !pl.packed && P == 2 && raw_path_enabled() && is.w == 1 && is.h % 8 == 0 && is.c % 8 == 0 &&
+                is.n % 8 == 0 && g.w.in % 8 == 0 && input_address % 16 == 0 &&
+                choice.raw_pixels_max <= 8 * 128 * kRawRunsPerThread;
+  const int64_t window_pixels = pl.raw_rows ? choice.raw_pixels_max : choice.window_max;
+  pl.group_bytes = static_cast<uint32_t>((window_pixels + 7) / 8 * 8 * 16);
   pl.weight_offset = kGroups * pl.group_bytes + 16;  // after the window and the scratch slot
   pl.stage_bytes = static_cast<uint32_t>((pl.weight_offset + pl.taps_max * kTapBytes + 127) / 128 * 128);
-  pl.stages = static_cast<int>(std::min<int64_t>(kMaxStages, kStageMemory / pl.stage_bytes));
+  int64_t raw_bytes = 0;
+  if (pl.raw_rows) {
+    pl.raw_channel_bytes = static_cast<uint32_t>((choice.raw_pixels_max / 8 * 16 + 127) / 128 * 128 + 16);
+    raw_bytes = 2 * kRawChannels * int64_t(pl.raw_channel_bytes);
+  }
+  pl.stages = static_cast<int>(std::min<int64_t>(kMaxStages, (kStageMemory - raw_bytes) / pl.stage_bytes));
   if (pl.stages < 2) return pl;
-  pl.smem_bytes = int64_t(pl.stages) * pl.stage_bytes;
+  pl.raw_offset = static_cast<uint32_t>(int64_t(pl.stages) * pl.stage_bytes);
+  pl.smem_bytes = int64_t(pl.stages) * pl.stage_bytes + raw_bytes;
   // Packed tiles run along the batch's plane: one tile column per tile, no rows, no image index.
   pl.dims = BlockDims{phases, pl.cout_padded / kBM, g.groups,
                       choice.tiles_c, choice.tiles_r, pl.packed ? 1 : g.batch};
@@ -712,6 +899,9 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   args.group_bytes = plan.group_bytes;
   args.weight_offset = plan.weight_offset;
   args.stage_bytes = plan.stage_bytes;
+  args.raw_rows = plan.raw_rows;
+  args.raw_offset = plan.raw_offset;
+  args.raw_channel_bytes = plan.raw_channel_bytes;
 
   args.chunk_words = g.h.kernel * g.w.kernel * (kTapBytes / 4);
   const int64_t words = g.groups * plan.dims.n_tiles * plan.chunks * args.chunk_words;
