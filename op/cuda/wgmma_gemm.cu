@@ -113,8 +113,9 @@ struct WgmmaArgs {
   // 16-bit row bands from 16-byte-aligned NCHW rows: the window goes by cp.async into raw buffers
   // and is transposed in shared memory (produce_raw); else through registers (produce).
   bool raw_rows = false;
-  uint32_t raw_offset = 0;         // two raw buffers after the stages
+  uint32_t raw_offset = 0;         // the raw buffers, after the stages
   uint32_t raw_channel_bytes = 0;  // one channel's staged rows, 16 mod 128 (ldmatrix rows in distinct banks)
+  int raw_buffers = 0;             // 2 or 3: chunks in flight beyond the one being transposed, plus 1
 };
 
 // A row-band tile's window as the raw path stages it: whole 16-byte runs of input rows, from the
@@ -338,8 +339,8 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
 // The raw path's producer (16-bit row bands, aligned NCHW rows). Per chunk: every thread copies
 // its runs (16 bytes: 8 pixels of one channel) of all 16 channels into a raw buffer by cp.async,
 // zero-filled outside the input; once they landed, warps transpose 8 x 8 blocks (8 channels x 8
-// pixels) into the stage's K-major window with ldmatrix / stmatrix. The next chunk's copy is in
-// flight during this chunk's transpose (two raw buffers). The register path (produce) spends per
+// pixels) into the stage's K-major window with ldmatrix / stmatrix. The next one or two chunks'
+// copies are in flight during this chunk's transpose (two or three raw buffers). The register path (produce) spends per
 // 16-bit value a scalar load and half a PRMT, and its loads' latency is the producer's; here a
 // warp moves 512 values with one ldmatrix and one stmatrix.
 template <typename T, int C>
@@ -354,7 +355,6 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
   const int warp = ptid / 32, lane = ptid % 32;
   const uint32_t raw_bytes = kRawChannels * args.raw_channel_bytes;
   Ring ring;
-  uint32_t raw_buffer = 0;  // the buffer the next chunk lands in
   for (int64_t tile = blockIdx.x; tile < args.tiles; tile += gridDim.x) {
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
@@ -392,7 +392,6 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
         for (int c = 0; c < kRawChannels; ++c)
           cp_async16_zfill(dst + c * raw_stride, src + c * stride, inside);
       }
-      cp_async_commit();
     };
     const uint32_t* w_tile =
         args.packed_weight + (bc.group * args.dims.n_tiles + bc.n_tile) * args.chunks * args.chunk_words;
@@ -405,15 +404,24 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
     // row j of block 4 (step) + i: channel 8 group + j of the raw run, pixel 8 run + j of the stage.
     const int blocks = 2 * rr.runs, block_lane = lane / 8, row = lane % 8;
 
-    copy_raw(0, base + args.raw_offset + raw_buffer * raw_bytes);
+    // Chunks c + 1 .. c + ahead are in flight while chunk c is transposed; the buffers restart
+    // with each tile, after every producer thread is done with the last tile's.
+    const int ahead = args.raw_buffers - 1;
+    auto buffer_of = [&](int chunk) { return base + args.raw_offset + (chunk % args.raw_buffers) * raw_bytes; };
+    named_barrier_sync(1, 128);
+    for (int c = 0; c < ahead; ++c) {
+      if (c < args.chunks) copy_raw(c, buffer_of(c));
+      cp_async_commit();
+    }
     for (int chunk = 0; chunk < args.chunks; ++chunk) {
-      cp_async_wait_all();
+      if (ahead == 2) cp_async_wait<1>();
+      else cp_async_wait<0>();
       // Every producer thread's runs of this chunk landed, and every thread is done with the
-      // transpose that read the other buffer.
+      // transpose that read the buffer refilled next.
       named_barrier_sync(1, 128);
-      const uint32_t raw = base + args.raw_offset + raw_buffer * raw_bytes;
-      raw_buffer ^= 1;
-      if (chunk + 1 < args.chunks) copy_raw(chunk + 1, base + args.raw_offset + raw_buffer * raw_bytes);
+      const uint32_t raw = buffer_of(chunk);
+      if (chunk + ahead < args.chunks) copy_raw(chunk + ahead, buffer_of(chunk + ahead));
+      cp_async_commit();
 
       const uint32_t s = ring.slot;
       mbarrier::wait(empty + 8 * s, ring.parity ^ 1);
@@ -708,6 +716,7 @@ struct WgmmaPlan {
   uint32_t group_bytes = 0, weight_offset = 0, stage_bytes = 0;
   bool raw_rows = false;
   uint32_t raw_offset = 0, raw_channel_bytes = 0;
+  int raw_buffers = 0;
   int64_t smem_bytes = 0, taps_max = 0;
   double fill = 0;  // useful / computed tile pixels over the phases with taps
 };
@@ -853,11 +862,16 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   pl.weight_offset = kGroups * pl.group_bytes + 16;  // after the window and the scratch slot
   pl.stage_bytes = static_cast<uint32_t>((pl.weight_offset + pl.taps_max * kTapBytes + 127) / 128 * 128);
   int64_t raw_bytes = 0;
+  auto stages_beside = [&](int64_t bytes) { return std::min<int64_t>(kMaxStages, (kStageMemory - bytes) / pl.stage_bytes); };
   if (pl.raw_rows) {
+    // Three raw buffers (two chunks in flight: one chunk's copy outlasts a transpose) unless they
+    // cost the ring its third stage.
     pl.raw_channel_bytes = static_cast<uint32_t>((choice.raw_pixels_max / 8 * 16 + 127) / 128 * 128 + 16);
-    raw_bytes = 2 * kRawChannels * int64_t(pl.raw_channel_bytes);
+    const int64_t buffer = kRawChannels * int64_t(pl.raw_channel_bytes);
+    pl.raw_buffers = stages_beside(3 * buffer) >= std::min<int64_t>(3, stages_beside(2 * buffer)) ? 3 : 2;
+    raw_bytes = pl.raw_buffers * buffer;
   }
-  pl.stages = static_cast<int>(std::min<int64_t>(kMaxStages, (kStageMemory - raw_bytes) / pl.stage_bytes));
+  pl.stages = static_cast<int>(stages_beside(raw_bytes));
   if (pl.stages < 2) return pl;
   pl.raw_offset = static_cast<uint32_t>(int64_t(pl.stages) * pl.stage_bytes);
   pl.smem_bytes = int64_t(pl.stages) * pl.stage_bytes + raw_bytes;
@@ -902,6 +916,7 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   args.raw_rows = plan.raw_rows;
   args.raw_offset = plan.raw_offset;
   args.raw_channel_bytes = plan.raw_channel_bytes;
+  args.raw_buffers = plan.raw_buffers;
 
   args.chunk_words = g.h.kernel * g.w.kernel * (kTapBytes / 4);
   const int64_t words = g.groups * plan.dims.n_tiles * plan.chunks * args.chunk_words;
