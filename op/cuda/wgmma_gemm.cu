@@ -45,7 +45,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
-#include <string>
 
 #include "element.cuh"
 #include "launch.h"
@@ -118,27 +117,29 @@ struct WgmmaArgs {
   int raw_buffers = 0;             // 2 or 3: chunks in flight beyond the one being transposed, plus 1
 };
 
-// A row-band tile's window as the raw path stages it: whole 16-byte runs of input rows, from the
-// aligned column at or before the window's first, so window pixel (r, c) is staged pixel
-// r * width + shift + c (in the raw buffers and, transposed, in the stage).
+// A row-band tile's window as the raw path stages it: whole 16-byte runs of input rows (`vector`
+// values: 8 16-bit or 4 float32), from the aligned column at or before the window's first, so
+// window pixel (r, c) is staged pixel r * width + shift + c (in the raw buffers and, transposed,
+// in the stage).
 struct RawRows {
   int64_t ih0, a0;  // first staged input row and column
   int shift, width, runs_per_row, runs;
 };
-TCONV_HOST_DEVICE RawRows raw_rows_of(const PhaseWindow& pw, int64_t tile_r, int64_t tile_c, int C) {
+TCONV_HOST_DEVICE RawRows raw_rows_of(const PhaseWindow& pw, int64_t tile_r, int64_t tile_c, int C, int vector) {
   RawRows rr;
   rr.ih0 = window::window_input_row(pw, tile_r, kRows, 0);
   const int64_t iw0 = window::window_input_col(pw, tile_c, C, 0);
-  rr.shift = static_cast<int>(iw0 & 7);  // two's complement: the non-negative residue
+  rr.shift = static_cast<int>(iw0 & (vector - 1));  // two's complement: the non-negative residue
   rr.a0 = iw0 - rr.shift;
-  rr.width = static_cast<int>((rr.shift + pw.wc + 7) / 8 * 8);
-  rr.runs_per_row = rr.width / 8;
+  rr.width = static_cast<int>((rr.shift + pw.wc + vector - 1) / vector * vector);
+  rr.runs_per_row = rr.width / vector;
   rr.runs = static_cast<int>(pw.wr) * rr.runs_per_row;
   return rr;
 }
-// Raw runs per producer thread (a window of up to 384 runs of 8 pixels).
+// Raw runs per producer thread (a window of up to 384 runs).
 constexpr int kRawRunsPerThread = 3;
-constexpr int kRawChannels = 2 * kChunkWords;  // 16-bit channels per chunk
+template <typename T> constexpr int kRawVector = 16 / int(sizeof(T));            // values per run
+template <typename T> constexpr int kRawChannels = kChunkWords * WordPack<T>::values;  // channels per chunk
 
 #if defined(TCONV_WGMMA_DEVICE)
 
@@ -346,27 +347,27 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
 template <typename T, int C>
 __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                             int ptid) {
-  static_assert(sizeof(T) == 2, "the raw path pairs 16-bit channels");
+  constexpr int kVector = kRawVector<T>, kChannels = kRawChannels<T>;
   const ConvArgs& a = args.conv;
   const ConvTransposeGeometry& g = a.geometry;
   const AxisGeometry& H = g.h;
   const AxisGeometry& W = g.w;
   const Strides4& is = a.input_strides;
   const int warp = ptid / 32, lane = ptid % 32;
-  const uint32_t raw_bytes = kRawChannels * args.raw_channel_bytes;
+  const uint32_t raw_bytes = kChannels * args.raw_channel_bytes;
   Ring ring;
   for (int64_t tile = blockIdx.x; tile < args.tiles; tile += gridDim.x) {
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
     if (!window::block_active(pw, bc) || pw.taps == 0) continue;
-    const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C);
+    const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C, kVector);
     // This thread's runs q = ptid + 128 k: offset from the chunk's first channel, inside or not.
     int32_t run_offset[kRawRunsPerThread];
     uint32_t run_inside = 0;
 #pragma unroll
     for (int k = 0; k < kRawRunsPerThread; ++k) {
       const int q = ptid + 128 * k;
-      const int r = q / rr.runs_per_row, col = 8 * (q - r * rr.runs_per_row);
+      const int r = q / rr.runs_per_row, col = kVector * (q - r * rr.runs_per_row);
       const int64_t ih = rr.ih0 + r, iw = rr.a0 + col;
       const bool inside = q < rr.runs && ih >= 0 && ih < H.in && iw >= 0 && iw < W.in;
       run_offset[k] = inside ? static_cast<int32_t>(ih * is.h + iw) : 0;
@@ -375,7 +376,7 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
     const T* x = static_cast<const T*>(a.input) + bc.image * is.n + bc.group * args.cin_g * is.c;
     const int channel_stride = static_cast<int>(is.c);
     auto copy_raw = [&](int chunk, uint32_t buffer) {
-      const T* xc = x + chunk * kRawChannels * is.c;
+      const T* xc = x + chunk * kChannels * is.c;
       // Opaque strides, as in produce: else ptxas hoists all 48 addresses out of the chunk loop
       // and spills.
       int stride = channel_stride;
@@ -389,7 +390,7 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
         const T* src = xc + run_offset[k];
         const uint32_t dst = buffer + q * 16;
 #pragma unroll
-        for (int c = 0; c < kRawChannels; ++c)
+        for (int c = 0; c < kChannels; ++c)
           cp_async16_zfill(dst + c * raw_stride, src + c * stride, inside);
       }
     };
@@ -400,10 +401,6 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
     const int first_kw = static_cast<int>(pw.tw.first_tap), step_kw = static_cast<int>(pw.tw.tap_step);
     const int taps_h = static_cast<int>(pw.th.tap_count), taps_w = static_cast<int>(pw.tw.tap_count);
     const bool whole_kernel = taps_h == H.kernel && taps_w == W.kernel;
-    // Transpose: block b < 2 runs is (channel group b / runs, run b % runs); lane 8 i + j gives
-    // row j of block 4 (step) + i: channel 8 group + j of the raw run, pixel 8 run + j of the stage.
-    const int blocks = 2 * rr.runs, block_lane = lane / 8, row = lane % 8;
-
     // Chunks c + 1 .. c + ahead are in flight while chunk c is transposed; the buffers restart
     // with each tile, after every producer thread is done with the last tile's.
     const int ahead = args.raw_buffers - 1;
@@ -443,13 +440,30 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
           }
         }
       }
-      const uint32_t src_row = raw + row * args.raw_channel_bytes, dst_row = stage + row * 16;
-      for (int b4 = 4 * warp; b4 < blocks; b4 += 16) {
-        const int b = min(b4 + block_lane, blocks - 1);  // a partial last step repeats a block
-        const int group = b >= rr.runs ? 1 : 0, q = b - group * rr.runs;
-        uint32_t v[4];
-        ldmatrix_x4(v, src_row + group * 8 * args.raw_channel_bytes + q * 16);
-        stmatrix_x4_trans(dst_row + group * args.group_bytes + q * 128, v);
+      if constexpr (sizeof(T) == 2) {
+        // Block b < 2 runs is (channel group b / runs, run b % runs); lane 8 i + j gives row j of
+        // block 4 (step) + i: channel 8 group + j of the raw run, pixel 8 run + j of the stage.
+        const int blocks = 2 * rr.runs, block_lane = lane / 8, row = lane % 8;
+        const uint32_t src_row = raw + row * args.raw_channel_bytes, dst_row = stage + row * 16;
+        for (int b4 = 4 * warp; b4 < blocks; b4 += 16) {
+          const int b = min(b4 + block_lane, blocks - 1);  // a partial last step repeats a block
+          const int group = b >= rr.runs ? 1 : 0, q = b - group * rr.runs;
+          uint32_t v[4];
+          ldmatrix_x4(v, src_row + group * 8 * args.raw_channel_bytes + q * 16);
+          stmatrix_x4_trans(dst_row + group * args.group_bytes + q * 128, v);
+        }
+      } else {
+        // Unit u < 2 pixels is (channel group u / pixels, staged pixel u % pixels): channels
+        // 4 group .. + 3 of the raw rows, rounded, one 16-byte store.
+        const int pixels = rr.runs * kVector;
+        for (int u = ptid; u < 2 * pixels; u += 128) {
+          const int group = u >= pixels ? 1 : 0, pixel = u - group * pixels;
+          const uint32_t from = raw + 4 * group * args.raw_channel_bytes + pixel * 4;
+          uint32_t word[4];
+#pragma unroll
+          for (int i = 0; i < 4; ++i) word[i] = to_tf32(__uint_as_float(ld_shared_u32(from + i * args.raw_channel_bytes)));
+          st_shared_v4(stage + group * args.group_bytes + pixel * 16, word[0], word[1], word[2], word[3]);
+        }
       }
       wgmma::fence_proxy_async();
       __syncwarp();
@@ -491,7 +505,7 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
     const bool raw = !kPacked && args.raw_rows;
     uint32_t raw_width_bytes = 0, origin_bytes = 0;
     if (raw) {
-      const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C);
+      const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C, kRawVector<T>);
       raw_width_bytes = static_cast<uint32_t>(rr.width) * 16;
       origin_bytes = static_cast<uint32_t>(rr.shift) * 16;
     }
@@ -688,7 +702,7 @@ __global__ void __launch_bounds__(kThreads<kPacked>, 1) wgmma_gemm_kernel(const 
   if (threadIdx.x >= 128 * kConsumers) {
     if constexpr (!kPacked) wgmma::set_max_registers<false, kProducerRegisters>();
     const int ptid = threadIdx.x - 128 * kConsumers;
-    if constexpr (sizeof(T) == 2 && !kPacked) {
+    if constexpr (!kPacked) {
       if (args.raw_rows) {
         produce_raw<T, C>(args, base, full, empty, ptid);
         return;
@@ -744,13 +758,14 @@ DeviceFacts device_facts() {
   return facts[device];
 }
 
-// Measurement switch (session 13): TCONV_WGMMA_RAW=0 keeps 16-bit row bands on the register path.
-bool raw_path_enabled() {
-  static const bool enabled = [] {
+// Measurement switch (session 13): TCONV_WGMMA_RAW=0 keeps row bands on the register path, 1
+// moves 16-bit types to the raw path, 2 (the default) float32 too.
+bool raw_path_enabled(bool float32) {
+  static const int level = [] {
     const char* v = std::getenv("TCONV_WGMMA_RAW");
-    return v == nullptr || std::string(v) != "0";
+    return v == nullptr ? 2 : std::atoi(v);
   }();
-  return enabled;
+  return level >= (float32 ? 2 : 1);
 }
 
 // Shared memory for the stages: the opt-in maximum of compute capability 9.0 (227 KB) less the
@@ -770,7 +785,7 @@ struct TileChoice {
   // the aligned column at or before its first, any alignment).
   int64_t raw_pixels_max = 0;
 };
-TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed) {
+TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed, int64_t raw_vector) {
   const AxisGeometry& H = g.h;
   const AxisGeometry& W = g.w;
   const int64_t phases = H.stride * W.stride;
@@ -795,7 +810,7 @@ TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed) {
       } else {
         tiles = p.tiles_r * p.tiles_c * g.batch;
         window_pixels = p.wr * p.wc;
-        t.raw_pixels_max = std::max(t.raw_pixels_max, p.wr * ((p.wc + 7 + 7) / 8 * 8));
+        t.raw_pixels_max = std::max(t.raw_pixels_max, p.wr * ((p.wc + 2 * raw_vector - 2) / raw_vector * raw_vector));
         t.tiles_r = std::max(t.tiles_r, p.tiles_r);
         t.tiles_c = std::max(t.tiles_c, p.tiles_c);
       }
@@ -841,7 +856,8 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
 
   pl.packed = layout == WgmmaLayout::Packed;
   if (pl.packed && !packed_fits) return pl;
-  const TileChoice choice = choose_tile(g, pl.packed);
+  const int64_t raw_vector = 16 / (P == 2 ? 2 : 4);  // values per 16-byte run
+  const TileChoice choice = choose_tile(g, pl.packed, raw_vector);
   if (!choice.ok) return pl;
   pl.C = choice.C;
   pl.fill = choice.fill;
@@ -854,9 +870,9 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
   // The raw path: 16-bit row bands whose input rows are whole, 16-byte aligned runs.
   const uintptr_t input_address = reinterpret_cast<uintptr_t>(args.input);
-  pl.raw_rows = !pl.packed && P == 2 && raw_path_enabled() && is.w == 1 && is.h % 8 == 0 && is.c % 8 == 0 &&
-                is.n % 8 == 0 && g.w.in % 8 == 0 && input_address % 16 == 0 &&
-                choice.raw_pixels_max <= 8 * 128 * kRawRunsPerThread;
+  pl.raw_rows = !pl.packed && raw_path_enabled(P == 1) && is.w == 1 && is.h % raw_vector == 0 &&
+                is.c % raw_vector == 0 && is.n % raw_vector == 0 && g.w.in % raw_vector == 0 &&
+                input_address % 16 == 0 && choice.raw_pixels_max <= raw_vector * 128 * kRawRunsPerThread;
   const int64_t window_pixels = pl.raw_rows ? choice.raw_pixels_max : choice.window_max;
   pl.group_bytes = static_cast<uint32_t>((window_pixels + 7) / 8 * 8 * 16);
   pl.weight_offset = kGroups * pl.group_bytes + 16;  // after the window and the scratch slot
@@ -866,8 +882,8 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   if (pl.raw_rows) {
     // Three raw buffers (two chunks in flight: one chunk's copy outlasts a transpose) unless they
     // cost the ring its third stage.
-    pl.raw_channel_bytes = static_cast<uint32_t>((choice.raw_pixels_max / 8 * 16 + 127) / 128 * 128 + 16);
-    const int64_t buffer = kRawChannels * int64_t(pl.raw_channel_bytes);
+    pl.raw_channel_bytes = static_cast<uint32_t>((choice.raw_pixels_max / raw_vector * 16 + 127) / 128 * 128 + 16);
+    const int64_t buffer = kChunkWords * P * int64_t(pl.raw_channel_bytes);
     pl.raw_buffers = stages_beside(3 * buffer) >= std::min<int64_t>(3, stages_beside(2 * buffer)) ? 3 : 2;
     raw_bytes = pl.raw_buffers * buffer;
   }
