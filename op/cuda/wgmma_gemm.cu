@@ -968,7 +968,9 @@ bool wgmma_gemm_supported(const ConvArgs& args, WgmmaLayout layout) { return pla
 // doesn't take them.
 bool wgmma_gemm_preferred(const ConvArgs& args) {
   const WgmmaPlan plan = plan_for(args, WgmmaLayout::RowBands);
-  const int64_t min_taps = args.dtype == DType::Float32 ? 9 : 16;
+  // 16-bit 3x3 layers stayed on the window kernel while the register path's producer limited them
+  // (session 6); the raw path stages them without it (session 13).
+  const int64_t min_taps = args.dtype == DType::Float32 || plan.raw_rows ? 9 : 16;
   // Fewer than 16 output channels per group would leave three quarters of the 64-wide M empty
   // (the automatic choice streams those one-pass).
   return plan.ok && plan.fill >= 0.9 && plan.taps_max >= min_taps && args.geometry.out_channels_per_group() >= 16;
