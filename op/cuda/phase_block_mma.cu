@@ -34,7 +34,6 @@
 // and then ran 3% slower, run 83) and the element-by-element copy stay at 2 CTAs.
 // Measured (H100, dcgan_64to3, run 84): TF32 0.099 ms, bf16 0.057, fp16 0.055 (the FFMA body: 0.111
 // in every mode; cuDNN 0.34 / 0.37).
-#include <cstdlib>
 #include <type_traits>
 
 #include "phase_block.cuh"
@@ -51,8 +50,6 @@ constexpr int kWarpCols = 16;  // block columns per warp: the M of one fragment
 using MmaTile = Tile<kMmaTileRows, kMmaTileCols, kThreads>;
 static_assert(kMmaTileRows * kMmaTileCols == kWarpRows * kWarpCols * (kThreads / 32), "a warp per 4 x 16 blocks");
 constexpr int kWarpsPerRow = kMmaTileCols / kWarpCols;
-// Ring depth: two stages of one K step (see "Occupancy over depth" above); float32 takes a
-// deeper ring when TCONV_PB_STAGES says so (measurement switch, session 13).
 constexpr int kStages = 2;
 
 // Operand words. float32: one TF32 value per word, mma m16n8k8, K steps of 8 channels; the stage is
@@ -134,7 +131,7 @@ struct WeightFragments {
   }
 };
 
-template <typename T, int TAPS, int P, int COUT, int STAGES = kStages>
+template <typename T, int TAPS, int P, int COUT>
 struct Layout {
   using Win = Window<T, TAPS, P, MmaTile, Operand<T>::spread>;
   using Weights = WeightFragments<T, TAPS, P, COUT>;
@@ -143,7 +140,7 @@ struct Layout {
   // The output tile after the loop, as float [co][row][column]; planes 8 words apart in the banks.
   static constexpr int out_rows = kStride * MmaTile::rows, out_cols = kStride * MmaTile::cols;
   static constexpr int out_plane = out_rows * out_cols + 8;
-  static constexpr size_t ring_bytes = size_t(STAGES) * stage_elements * sizeof(T);
+  static constexpr size_t ring_bytes = size_t(kStages) * stage_elements * sizeof(T);
   static constexpr size_t weight_bytes = size_t(2) * Weights::words * sizeof(uint32_t);
   static constexpr size_t out_bytes = size_t(COUT) * out_plane * sizeof(float);
   static constexpr size_t weight_offset = ring_bytes > out_bytes ? ring_bytes : out_bytes;  // the ring, then the output tile
@@ -195,10 +192,10 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
 
 // 3 CTAs per SM (80 registers) for 16-bit types with 16-byte rows; float32 (whose in-place rounding
 // needs more registers: 28-32 bytes spilled at 80) and the element-by-element copy stay at 2.
-template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STAGES>
+template <typename T, int TAPS, int P, int COUT, bool VectorRows>
 __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float>::value ? 3 : 2)
     phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
-  using L = Layout<T, TAPS, P, COUT, STAGES>;
+  using L = Layout<T, TAPS, P, COUT>;
   using Win = typename L::Win;
   extern __shared__ __align__(16) unsigned char shared[];
   T* ring = reinterpret_cast<T*>(shared);
@@ -227,36 +224,30 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
 #pragma unroll
       for (int i = 0; i < 4; ++i) acc[r][eh][i] = 0.0f;
 
-  // Ring: stage s lives in slot s mod STAGES; stage s + STAGES - 1 is copied (cp.async) while
+  // Ring: stage s lives in slot s mod kStages; stage s + kStages - 1 is copied (cp.async) while
   // stage s is multiplied. Every thread commits one group per stage, empty or not, so that
-  // wait<STAGES - 2> means "stage s has landed".
+  // wait<kStages - 2> means "stage s has landed".
   const int stages = (p.cin_g + kStageChannels - 1) / kStageChannels;
 #pragma unroll
-  for (int s = 0; s < STAGES - 1; ++s) {
+  for (int s = 0; s < kStages - 1; ++s) {
     if (VectorRows && s < stages) window.copy_async(ring + s * L::stage_elements, s * kStageChannels);
     tensor_core::cp_async_commit();
   }
   weights.load(0);
   weights.store(weight_stage);
   for (int s = 0; s < stages; ++s) {
-    T* stage = ring + (s % STAGES) * L::stage_elements;
-    if constexpr (VectorRows) {
-      tensor_core::cp_async_wait<STAGES - 2>();
-      // float32: each thread rounds the runs it copied itself (visible to it after the wait), so
-      // one barrier per stage serves both the copy and the rounding.
-      if constexpr (std::is_same<T, float>::value) window.round_own_runs_to_tf32(stage);
-    } else {
-      window.copy(stage, s * kStageChannels);
-    }
+    T* stage = ring + (s % kStages) * L::stage_elements;
+    if constexpr (VectorRows) tensor_core::cp_async_wait<kStages - 2>();
+    else window.copy(stage, s * kStageChannels);
     const bool next = s + 1 < stages;
     if (next) weights.load((s + 1) * kStageChannels);
     __syncthreads();  // stage s complete for every thread; stage s - 1's slot and B buffer free
     if constexpr (VectorRows) {
-      const int ahead = s + STAGES - 1;
-      if (ahead < stages) window.copy_async(ring + (ahead % STAGES) * L::stage_elements, ahead * kStageChannels);
+      const int ahead = s + kStages - 1;
+      if (ahead < stages) window.copy_async(ring + (ahead % kStages) * L::stage_elements, ahead * kStageChannels);
       tensor_core::cp_async_commit();
     }
-    if constexpr (std::is_same<T, float>::value && !VectorRows) {
+    if constexpr (std::is_same<T, float>::value) {
       // Padding included: never read.
       tensor_core::round_to_tf32_in_place(stage, L::stage_elements, threadIdx.x, kThreads);
       __syncthreads();
@@ -318,37 +309,18 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
   }
 }
 
-template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STAGES>
-cudaError_t launch_depth(const PhaseBlockArgs& p, cudaStream_t stream) {
-  constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows, STAGES>;
-  int64_t limit = 0;
-  const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
-  if (e != cudaSuccess) return e;
-  constexpr size_t bytes = Layout<T, TAPS, P, COUT, STAGES>::bytes;
-  if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
-  const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
-  kernel<<<ctas, kThreads, bytes, stream>>>(p);
-  return cudaGetLastError();
-}
-
-inline int float_stages() {
-  static const int stages = [] {
-    const char* v = std::getenv("TCONV_PB_STAGES");
-    return v != nullptr ? std::atoi(v) : kStages;
-  }();
-  return stages;
-}
-
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>
 struct MmaLaunch {
   static cudaError_t run(const PhaseBlockArgs& p, cudaStream_t stream) {
-    if constexpr (std::is_same<T, float>::value && VectorRows) {
-      switch (float_stages()) {
-        case 3: return launch_depth<T, TAPS, P, COUT, VectorRows, 3>(p, stream);
-        case 4: return launch_depth<T, TAPS, P, COUT, VectorRows, 4>(p, stream);
-      }
-    }
-    return launch_depth<T, TAPS, P, COUT, VectorRows, kStages>(p, stream);
+    constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows>;
+    int64_t limit = 0;
+    const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
+    if (e != cudaSuccess) return e;
+    constexpr size_t bytes = Layout<T, TAPS, P, COUT>::bytes;
+    if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
+    const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
+    kernel<<<ctas, kThreads, bytes, stream>>>(p);
+    return cudaGetLastError();
   }
 };
 
