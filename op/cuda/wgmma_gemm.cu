@@ -20,7 +20,9 @@
 // produces: for each stage one thread bulk-copies the chunk's weights (packed once per call as the
 // stages' images by pack_stage_weights), and all 128 transpose the window from the input's layout
 // (any strides) into the stage through registers: TF32 rounding, 16-bit pairing, zeros outside
-// the input (the input channels per group must fill whole chunks: plan_for). Warpgroups 0 and 1
+// the input (the input channels per group must fill whole chunks: plan_for). The raw path
+// (produce_raw, session 13; TCONV_WGMMA_RAW, off by default until measured) instead copies
+// aligned NCHW rows by cp.async and transposes them in shared memory. Warpgroups 0 and 1
 // consume: each owns two tile rows (two m64 x C accumulator sets), waits for a stage, issues one
 // wgmma per tap and row, and releases the stage once those wgmmas completed (one group stays in
 // flight). Stages: 2-12 in a ring, handed over by mbarriers (full: one arrival per producer warp
@@ -223,6 +225,44 @@ __device__ __forceinline__ bool tile_active(const PhaseWindow& pw, const BlockCo
     return window::block_active(pw, bc);
 }
 
+// A tile's packed weights (its group and channel tile, chunk after chunk) and the taps its phase
+// multiplies. One producer thread bulk-copies each tap's 2 KB of a chunk (the stage's image), a
+// whole chunk at once where the phase's taps are the kernel's (stride 1), counted on the stage's
+// full barrier by their bytes.
+struct TileWeights {
+  const uint32_t* tile;
+  int64_t chunk_words;
+  int kernel_w, first_kh, step_kh, first_kw, step_kw, taps_h, taps_w;
+  bool whole_kernel;
+
+  __device__ __forceinline__ TileWeights(const WgmmaArgs& args, const BlockCoords& bc, const PhaseWindow& pw) {
+    const ConvTransposeGeometry& g = args.conv.geometry;
+    tile = args.packed_weight + (bc.group * args.dims.n_tiles + bc.n_tile) * args.chunks * args.chunk_words;
+    chunk_words = args.chunk_words;
+    kernel_w = static_cast<int>(g.w.kernel);
+    first_kh = static_cast<int>(pw.th.first_tap), step_kh = static_cast<int>(pw.th.tap_step);
+    first_kw = static_cast<int>(pw.tw.first_tap), step_kw = static_cast<int>(pw.tw.tap_step);
+    taps_h = static_cast<int>(pw.th.tap_count), taps_w = static_cast<int>(pw.tw.tap_count);
+    whole_kernel = taps_h == g.h.kernel && taps_w == g.w.kernel;
+  }
+
+  __device__ __forceinline__ void copy(int chunk, uint32_t dst, uint32_t full) const {
+    const uint32_t* w_chunk = tile + chunk * chunk_words;
+    const uint32_t taps = static_cast<uint32_t>(taps_h * taps_w);
+    mbarrier::arrive_expect_bytes(full, taps * kTapBytes);
+    if (whole_kernel) {
+      mbarrier::cp_async_bulk(dst, w_chunk, taps * kTapBytes, full);
+      return;
+    }
+    for (int jh = 0, t = 0; jh < taps_h; ++jh) {
+      const int kh = first_kh + jh * step_kh;
+      for (int jw = 0; jw < taps_w; ++jw, ++t)
+        mbarrier::cp_async_bulk(dst + t * kTapBytes, w_chunk + (kh * kernel_w + first_kw + jw * step_kw) * int(kTapBytes / 4),
+                                kTapBytes, full);
+    }
+  }
+};
+
 // Warpgroup 2 (and 3 for packed tiles): fills the stages in the consumers' tile order, producer
 // `producer` those whose count since the start is `producer` modulo kProducers.
 template <typename T, int C, bool kPacked>
@@ -288,38 +328,14 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
     }
     const T* x = static_cast<const T*>(a.input) + (kPacked ? 0 : bc.image * is.n) + bc.group * args.cin_g * is.c;
     // Packed weights of this tile's group and channel tile; a chunk's taps follow one another.
-    const uint32_t* w_tile =
-        args.packed_weight + (bc.group * args.dims.n_tiles + bc.n_tile) * args.chunks * args.chunk_words;
-    const int kernel_w = static_cast<int>(W.kernel);
-    const int first_kh = static_cast<int>(pw.th.first_tap), step_kh = static_cast<int>(pw.th.tap_step);
-    const int first_kw = static_cast<int>(pw.tw.first_tap), step_kw = static_cast<int>(pw.tw.tap_step);
-    const int taps_h = static_cast<int>(pw.th.tap_count), taps_w = static_cast<int>(pw.tw.tap_count);
-    const bool whole_kernel = taps_h == H.kernel && taps_w == W.kernel;
+    const TileWeights weights(args, bc, pw);
 
     for (int chunk = first_chunk; chunk < args.chunks; chunk += kStep) {
       const uint32_t s = ring.slot;
       mbarrier::wait(empty + 8 * s, ring.parity ^ 1);
       const uint32_t stage = base + s * args.stage_bytes;
 
-      // Weights: one thread bulk-copies each tap's 2 KB (the stage's image); a whole chunk at once
-      // where the phase's taps are the kernel's (stride 1).
-      if (ptid == 0) {
-        const uint32_t* w_chunk = w_tile + chunk * args.chunk_words;
-        const uint32_t taps = static_cast<uint32_t>(taps_h * taps_w);
-        mbarrier::arrive_expect_bytes(full + 8 * s, taps * kTapBytes);
-        const uint32_t dst = stage + args.weight_offset;
-        if (whole_kernel) {
-          mbarrier::cp_async_bulk(dst, w_chunk, taps * kTapBytes, full + 8 * s);
-        } else {
-          for (int jh = 0, t = 0; jh < taps_h; ++jh) {
-            const int kh = first_kh + jh * step_kh;
-            for (int jw = 0; jw < taps_w; ++jw, ++t)
-              mbarrier::cp_async_bulk(dst + t * kTapBytes,
-                                      w_chunk + (kh * kernel_w + first_kw + jw * step_kw) * int(kTapBytes / 4),
-                                      kTapBytes, full + 8 * s);
-          }
-        }
-      }
+      if (ptid == 0) weights.copy(chunk, stage + args.weight_offset, full + 8 * s);
 
       // Window. The channel stride is opaque to the compiler: otherwise it hoists every unit's
       // value offsets (the same in each chunk) out of the chunk loop, 64-128 more live registers,
@@ -394,13 +410,7 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
           cp_async16_zfill(dst + c * raw_stride, src + c * stride, inside);
       }
     };
-    const uint32_t* w_tile =
-        args.packed_weight + (bc.group * args.dims.n_tiles + bc.n_tile) * args.chunks * args.chunk_words;
-    const int kernel_w = static_cast<int>(W.kernel);
-    const int first_kh = static_cast<int>(pw.th.first_tap), step_kh = static_cast<int>(pw.th.tap_step);
-    const int first_kw = static_cast<int>(pw.tw.first_tap), step_kw = static_cast<int>(pw.tw.tap_step);
-    const int taps_h = static_cast<int>(pw.th.tap_count), taps_w = static_cast<int>(pw.tw.tap_count);
-    const bool whole_kernel = taps_h == H.kernel && taps_w == W.kernel;
+    const TileWeights weights(args, bc, pw);
     // Chunks c + 1 .. c + ahead are in flight while chunk c is transposed; the buffers restart
     // with each tile, after every producer thread is done with the last tile's.
     const int ahead = args.raw_buffers - 1;
@@ -423,23 +433,7 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
       const uint32_t s = ring.slot;
       mbarrier::wait(empty + 8 * s, ring.parity ^ 1);
       const uint32_t stage = base + s * args.stage_bytes;
-      if (ptid == 0) {
-        const uint32_t* w_chunk = w_tile + chunk * args.chunk_words;
-        const uint32_t taps = static_cast<uint32_t>(taps_h * taps_w);
-        mbarrier::arrive_expect_bytes(full + 8 * s, taps * kTapBytes);
-        const uint32_t dst = stage + args.weight_offset;
-        if (whole_kernel) {
-          mbarrier::cp_async_bulk(dst, w_chunk, taps * kTapBytes, full + 8 * s);
-        } else {
-          for (int jh = 0, t = 0; jh < taps_h; ++jh) {
-            const int kh = first_kh + jh * step_kh;
-            for (int jw = 0; jw < taps_w; ++jw, ++t)
-              mbarrier::cp_async_bulk(dst + t * kTapBytes,
-                                      w_chunk + (kh * kernel_w + first_kw + jw * step_kw) * int(kTapBytes / 4),
-                                      kTapBytes, full + 8 * s);
-          }
-        }
-      }
+      if (ptid == 0) weights.copy(chunk, stage + args.weight_offset, full + 8 * s);
       if constexpr (sizeof(T) == 2) {
         // Block b < 2 runs is (channel group b / runs, run b % runs); lane 8 i + j gives row j of
         // block 4 (step) + i: channel 8 group + j of the raw run, pixel 8 run + j of the stage.
@@ -481,7 +475,7 @@ template <typename T> __device__ __forceinline__ void store_pair(T* p, float lo,
 }
 
 // Warpgroups 0 and 1: tile rows 2 * warpgroup and 2 * warpgroup + 1 of every tile.
-template <typename T, int C, bool kPacked>
+template <typename T, int C, bool kPacked, bool kRaw>
 __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                         int tid) {
   const ConvArgs& a = args.conv;
@@ -502,9 +496,8 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
     if (!tile_active<kPacked, C>(pw, bc, g.batch)) continue;
     const window::PackedPlane plane = window::packed_plane(pw, g.batch, kRows, C);
     // The raw path stages whole 16-byte runs from the aligned column before the window's first.
-    const bool raw = !kPacked && args.raw_rows;
     uint32_t raw_width_bytes = 0, origin_bytes = 0;
-    if (raw) {
+    if constexpr (kRaw) {
       const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C, kRawVector<T>);
       raw_width_bytes = static_cast<uint32_t>(rr.width) * 16;
       origin_bytes = static_cast<uint32_t>(rr.shift) * 16;
@@ -522,7 +515,7 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       // Window row width, and the distance from one tile row's first pixel to the next: a window
       // row in row bands, C positions packed.
       uint32_t width_bytes = static_cast<uint32_t>(kPacked ? plane.width : pw.wc) * 16;
-      if (raw) width_bytes = raw_width_bytes;
+      if constexpr (kRaw) width_bytes = raw_width_bytes;
       const uint32_t row_bytes = kPacked ? C * 16 : width_bytes;
       const uint32_t tap_h_bytes = static_cast<uint32_t>(pw.th.input_step) * width_bytes;
       const uint32_t tap_w_bytes = static_cast<uint32_t>(pw.tw.input_step) * 16;
@@ -684,7 +677,9 @@ __global__ void pack_stage_weights(const T* __restrict__ weight, uint32_t* __res
   }
 }
 
-template <typename T, int C, bool kPacked>
+// kRaw: the raw path's producer (row bands only); a kernel of its own, so that the register path's
+// register allocation is the measured one.
+template <typename T, int C, bool kPacked, bool kRaw>
 __global__ void __launch_bounds__(kThreads<kPacked>, 1) wgmma_gemm_kernel(const WgmmaArgs args) {
 #if defined(TCONV_WGMMA_DEVICE)
   extern __shared__ __align__(128) uint8_t smem[];
@@ -702,16 +697,13 @@ __global__ void __launch_bounds__(kThreads<kPacked>, 1) wgmma_gemm_kernel(const 
   if (threadIdx.x >= 128 * kConsumers) {
     if constexpr (!kPacked) wgmma::set_max_registers<false, kProducerRegisters>();
     const int ptid = threadIdx.x - 128 * kConsumers;
-    if constexpr (!kPacked) {
-      if (args.raw_rows) {
-        produce_raw<T, C>(args, base, full, empty, ptid);
-        return;
-      }
-    }
-    produce<T, C, kPacked>(args, base, full, empty, kPacked ? ptid / 128 : 0, kPacked ? ptid % 128 : ptid);
+    if constexpr (kRaw)
+      produce_raw<T, C>(args, base, full, empty, ptid);
+    else
+      produce<T, C, kPacked>(args, base, full, empty, kPacked ? ptid / 128 : 0, kPacked ? ptid % 128 : ptid);
   } else {
     if constexpr (!kPacked) wgmma::set_max_registers<true, kConsumerRegisters>();
-    consume<T, C, kPacked>(args, base, full, empty, threadIdx.x);
+    consume<T, C, kPacked, kRaw>(args, base, full, empty, threadIdx.x);
   }
 #elif defined(__CUDA_ARCH__)
   __trap();  // never launched: supported() requires the sm_90a code's device
@@ -900,9 +892,9 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   return pl;
 }
 
-template <typename T, int C, bool kPacked>
+template <typename T, int C, bool kPacked, bool kRaw = false>
 cudaError_t launch_kernel(const WgmmaArgs& args, const WgmmaPlan& plan, cudaStream_t stream) {
-  constexpr auto kernel = wgmma_gemm_kernel<T, C, kPacked>;
+  constexpr auto kernel = wgmma_gemm_kernel<T, C, kPacked, kRaw>;
   int64_t limit = 0;
   const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
   if (e != cudaSuccess) return e;
@@ -946,9 +938,12 @@ cudaError_t launch_typed(const ConvArgs& conv, void* workspace, cudaStream_t str
   }
   if (plan.packed) return launch_kernel<T, 64, true>(args, plan, stream);
   switch (plan.C) {
-    case 64: return launch_kernel<T, 64, false>(args, plan, stream);
-    case 104: return launch_kernel<T, 104, false>(args, plan, stream);
-    default: return launch_kernel<T, 128, false>(args, plan, stream);
+    case 64: return plan.raw_rows ? launch_kernel<T, 64, false, true>(args, plan, stream)
+                                  : launch_kernel<T, 64, false>(args, plan, stream);
+    case 104: return plan.raw_rows ? launch_kernel<T, 104, false, true>(args, plan, stream)
+                                   : launch_kernel<T, 104, false>(args, plan, stream);
+    default: return plan.raw_rows ? launch_kernel<T, 128, false, true>(args, plan, stream)
+                                  : launch_kernel<T, 128, false>(args, plan, stream);
   }
 }
 
