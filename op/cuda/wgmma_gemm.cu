@@ -111,8 +111,8 @@ struct WgmmaArgs {
   uint32_t weight_offset;  // the weights after the window and a 16-byte scratch slot
   uint32_t stage_bytes;
   uint32_t opaque_zero = 0;  // always 0, a value ptxas can't see (stage_window)
-  // 16-bit row bands from 16-byte-aligned NCHW rows: the window goes by cp.async into raw buffers
-  // and is transposed in shared memory (produce_raw); else through registers (produce).
+  // Row bands from 16-byte-aligned NCHW rows: the window goes by cp.async into raw buffers and is
+  // transposed in shared memory (produce_raw); else through registers (produce).
   bool raw_rows = false;
   uint32_t raw_offset = 0;         // the raw buffers, after the stages
   uint32_t raw_channel_bytes = 0;  // one channel's staged rows, 16 mod 128 (ldmatrix rows in distinct banks)
@@ -353,13 +353,15 @@ __device__ __forceinline__ void produce(const WgmmaArgs& args, uint32_t base, ui
   }
 }
 
-// The raw path's producer (16-bit row bands, aligned NCHW rows). Per chunk: every thread copies
-// its runs (16 bytes: 8 pixels of one channel) of all 16 channels into a raw buffer by cp.async,
-// zero-filled outside the input; once they landed, warps transpose 8 x 8 blocks (8 channels x 8
-// pixels) into the stage's K-major window with ldmatrix / stmatrix. The next one or two chunks'
-// copies are in flight during this chunk's transpose (two or three raw buffers). The register path (produce) spends per
-// 16-bit value a scalar load and half a PRMT, and its loads' latency is the producer's; here a
-// warp moves 512 values with one ldmatrix and one stmatrix.
+// The raw path's producer (row bands, aligned NCHW rows). Per chunk: every thread copies its runs
+// (16 bytes of one channel's row) of all the chunk's channels into a raw buffer by cp.async,
+// zero-filled outside the input; once they landed, the window is transposed into the stage's
+// K-major layout: 16-bit types as 8 x 8 blocks (8 channels x 8 pixels) by ldmatrix / stmatrix,
+// float32 as 16-byte units (4 channels of a pixel) of four shared loads, rounded to TF32. The next
+// one or two chunks' copies are in flight during this chunk's transpose (two or three raw
+// buffers). The register path (produce) spends per value a global load (16-bit: and half a
+// PRMT), and the loads' latency is the producer's; here a 16-bit warp moves 512 values with one
+// ldmatrix and one stmatrix.
 template <typename T, int C>
 __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                             int ptid) {
@@ -393,8 +395,8 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
     const int channel_stride = static_cast<int>(is.c);
     auto copy_raw = [&](int chunk, uint32_t buffer) {
       const T* xc = x + chunk * kChannels * is.c;
-      // Opaque strides, as in produce: else ptxas hoists all 48 addresses out of the chunk loop
-      // and spills.
+      // Opaque strides, as in produce: else ptxas may hoist every copy's address out of the chunk
+      // loop and spill.
       int stride = channel_stride;
       uint32_t raw_stride = args.raw_channel_bytes;
       asm volatile("" : "+r"(stride), "+r"(raw_stride));
@@ -861,7 +863,7 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   pl.cin_words = (words + kChunkWords - 1) / kChunkWords * kChunkWords;
   pl.chunks = pl.cin_words / kChunkWords;
   pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
-  // The raw path: 16-bit row bands whose input rows are whole, 16-byte aligned runs.
+  // The raw path: row bands whose input rows are whole, 16-byte aligned runs.
   const uintptr_t input_address = reinterpret_cast<uintptr_t>(args.input);
   pl.raw_rows = !pl.packed && raw_path_enabled(P == 1) && is.w == 1 && is.h % raw_vector == 0 &&
                 is.c % raw_vector == 0 && is.n % raw_vector == 0 && g.w.in % raw_vector == 0 &&
