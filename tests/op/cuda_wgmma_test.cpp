@@ -11,10 +11,10 @@ using namespace tconv_test;
 
 namespace {
 
-// 2 images x 26 tile rows x 3 tile columns x 2 channel tiles: 312 tiles. Rows of 300 values go
-// through the producer's registers in 16-bit types; rows of 296 (whole 16-byte runs) take the raw
-// path, staged by cp.async and transposed in shared memory, each window starting inside a run
-// (float32 rows of 300 are whole runs too).
+// 2 images x 26 tile rows x 3 tile columns x 2 channel tiles: 312 tiles. With the raw path on
+// (op_cuda_wgmma_raw), rows of 296 values (whole 16-byte runs) are staged by cp.async and
+// transposed in shared memory, each window starting inside a run; rows of 300 go through the
+// producer's registers in 16-bit types (float32 rows of 300 are whole runs too).
 ArgSet many_tile_layer(int kernel_h, int kernel_w, int64_t in_w) {
   ArgSet a;
   a.batch = 2;
