@@ -63,6 +63,7 @@ using namespace tensor_core;
 using window::BlockCoords;
 using window::BlockDims;
 using window::PhaseWindow;
+using window::RawRows;
 
 constexpr int kConsumers = 2;                       // consumer warpgroups
 // Producer warpgroups: one for row bands; two for packed tiles, taking alternate stages. A
@@ -119,25 +120,6 @@ struct WgmmaArgs {
   int raw_buffers = 0;             // 2 or 3: chunks in flight beyond the one being transposed, plus 1
 };
 
-// A row-band tile's window as the raw path stages it: whole 16-byte runs of input rows (`vector`
-// values: 8 16-bit or 4 float32), from the aligned column at or before the window's first, so
-// window pixel (r, c) is staged pixel r * width + shift + c (in the raw buffers and, transposed,
-// in the stage).
-struct RawRows {
-  int64_t ih0, a0;  // first staged input row and column
-  int shift, width, runs_per_row, runs;
-};
-TCONV_HOST_DEVICE RawRows raw_rows_of(const PhaseWindow& pw, int64_t tile_r, int64_t tile_c, int C, int vector) {
-  RawRows rr;
-  rr.ih0 = window::window_input_row(pw, tile_r, kRows, 0);
-  const int64_t iw0 = window::window_input_col(pw, tile_c, C, 0);
-  rr.shift = static_cast<int>(iw0 & (vector - 1));  // two's complement: the non-negative residue
-  rr.a0 = iw0 - rr.shift;
-  rr.width = static_cast<int>((rr.shift + pw.wc + vector - 1) / vector * vector);
-  rr.runs_per_row = rr.width / vector;
-  rr.runs = static_cast<int>(pw.wr) * rr.runs_per_row;
-  return rr;
-}
 // Raw runs per producer thread (a window of up to 384 runs).
 constexpr int kRawRunsPerThread = 3;
 template <typename T> constexpr int kRawVector = 16 / int(sizeof(T));            // values per run
@@ -378,7 +360,7 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
     const BlockCoords bc = window::decode_block(tile, args.dims);
     const PhaseWindow pw = window::phase_window(H, W, bc.phase / W.stride, bc.phase % W.stride, kRows, C);
     if (!window::block_active(pw, bc) || pw.taps == 0) continue;
-    const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C, kVector);
+    const RawRows rr = window::raw_rows(pw, bc.tile_r, bc.tile_c, kRows, C, kVector);
     // This thread's runs q = ptid + 128 k: offset from the chunk's first channel, inside or not.
     int32_t run_offset[kRawRunsPerThread];
     uint32_t run_inside = 0;
@@ -500,7 +482,7 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
     // The raw path stages whole 16-byte runs from the aligned column before the window's first.
     uint32_t raw_width_bytes = 0, origin_bytes = 0;
     if constexpr (kRaw) {
-      const RawRows rr = raw_rows_of(pw, bc.tile_r, bc.tile_c, C, kRawVector<T>);
+      const RawRows rr = window::raw_rows(pw, bc.tile_r, bc.tile_c, kRows, C, kRawVector<T>);
       raw_width_bytes = static_cast<uint32_t>(rr.width) * 16;
       origin_bytes = static_cast<uint32_t>(rr.shift) * 16;
     }
@@ -805,7 +787,7 @@ TileChoice choose_tile(const ConvTransposeGeometry& g, bool packed, int64_t raw_
       } else {
         tiles = p.tiles_r * p.tiles_c * g.batch;
         window_pixels = p.wr * p.wc;
-        t.raw_pixels_max = std::max(t.raw_pixels_max, p.wr * ((p.wc + 2 * raw_vector - 2) / raw_vector * raw_vector));
+        t.raw_pixels_max = std::max(t.raw_pixels_max, window::raw_staged_pixels_max(p, raw_vector));
         t.tiles_r = std::max(t.tiles_r, p.tiles_r);
         t.tiles_c = std::max(t.tiles_c, p.tiles_c);
       }

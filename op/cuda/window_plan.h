@@ -78,6 +78,32 @@ TCONV_HOST_DEVICE int64_t window_input_col(const PhaseWindow& p, int64_t tile_c,
   return p.origin_w + tile_c * C + wc;
 }
 
+// The wgmma kernel's raw path (row bands, R rows a tile): a tile's window staged as whole 16-byte
+// runs of input rows (`vector` values: 8 16-bit or 4 float32) from the aligned column at or before
+// the window's first, so window pixel (r, c) is staged pixel r * width + shift + c, and run q of
+// the staged window is input row ih0 + q / runs_per_row from column a0 + vector (q % runs_per_row).
+struct RawRows {
+  int64_t ih0, a0;  // first staged input row and column
+  int shift, width, runs_per_row, runs;
+};
+TCONV_HOST_DEVICE RawRows raw_rows(const PhaseWindow& p, int64_t tile_r, int64_t tile_c, int64_t R, int64_t C,
+                                   int vector) {
+  RawRows rr;
+  rr.ih0 = window_input_row(p, tile_r, R, 0);
+  const int64_t iw0 = window_input_col(p, tile_c, C, 0);
+  rr.shift = static_cast<int>(iw0 & (vector - 1));  // two's complement: the non-negative residue
+  rr.a0 = iw0 - rr.shift;
+  rr.width = static_cast<int>((rr.shift + p.wc + vector - 1) / vector * vector);
+  rr.runs_per_row = rr.width / vector;
+  rr.runs = static_cast<int>(p.wr) * rr.runs_per_row;
+  return rr;
+}
+// The most pixels raw_rows stages for a window of this phase, whatever its alignment (the plan
+// sizes the stage's window and the raw buffers by it).
+TCONV_HOST_DEVICE int64_t raw_staged_pixels_max(const PhaseWindow& p, int64_t vector) {
+  return p.wr * ((p.wc + 2 * vector - 2) / vector * vector);
+}
+
 // Packed layout (wgmma kernel, for phases whose images are narrower than a tile: DCGAN's 8-32
 // pixels would fill 12-50% of a row-band tile). A phase's pixels of all images are laid out as one
 // plane: each image takes `height` = rows + the taps' reach down plane rows of `width` = cols +

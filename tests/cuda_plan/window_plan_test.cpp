@@ -19,6 +19,10 @@
 // output element written once, each tap's window position inside the tile's window and holding the
 // brute-force input pixel of the same image (or none), the 32-bit plane_pixel and its advance()
 // agreeing with the 64-bit decomposition.
+// The wgmma kernel's raw path (raw_rows) for R = 4, several C and both run widths: every tile's
+// staged window starts at an aligned column, covers the window within one run, holds each window
+// pixel at r * width + shift + c as the copy of its run places it, stays within the plan's bound,
+// and (with rows of whole runs) each run lies entirely inside or outside its input row.
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -259,6 +263,43 @@ static void check_packed(const ConvTransposeGeometry& g, int C) {
     CHECK(written[k] == 1, "packed: output element %zu written %d times", k, written[k]);
 }
 
+static void check_raw(const ConvTransposeGeometry& g, int C, int vector) {
+  const AxisGeometry& H = g.h;
+  const AxisGeometry& W = g.w;
+  const int64_t R = 4;
+  for (int64_t ph = 0; ph < H.stride * W.stride; ++ph) {
+    const PhaseWindow pw = phase_window(H, W, ph / W.stride, ph % W.stride, R, C);
+    if (pw.taps == 0) continue;
+    for (int64_t tr = 0; tr < pw.tiles_r; ++tr)
+      for (int64_t tc = 0; tc < pw.tiles_c; ++tc) {
+        const RawRows rr = raw_rows(pw, tr, tc, R, C, vector);
+        const int64_t iw0 = window_input_col(pw, tc, C, 0);
+        CHECK(rr.shift >= 0 && rr.shift < vector && rr.a0 + rr.shift == iw0 && ((rr.a0 % vector) + vector) % vector == 0,
+              "raw origin: iw0 %lld a0 %lld shift %d", (long long)iw0, (long long)rr.a0, rr.shift);
+        CHECK(rr.width % vector == 0 && rr.width >= rr.shift + pw.wc && rr.width < rr.shift + pw.wc + vector,
+              "raw width %d for %lld columns", rr.width, (long long)pw.wc);
+        CHECK(rr.runs == pw.wr * rr.runs_per_row && int64_t(pw.wr) * rr.width <= raw_staged_pixels_max(pw, vector),
+              "raw bound");
+        CHECK(rr.ih0 == window_input_row(pw, tr, R, 0), "raw first row");
+        // Window pixel (r, c) at staged pixel r * width + shift + c: the run q that holds it copies
+        // input row ih0 + q / runs_per_row from column a0 + vector (q % runs_per_row).
+        for (int64_t r = 0; r < pw.wr; ++r)
+          for (int64_t c = 0; c < pw.wc; ++c) {
+            const int64_t staged = r * rr.width + rr.shift + c, q = staged / vector;
+            const int64_t ih = rr.ih0 + q / rr.runs_per_row, iw = rr.a0 + vector * (q % rr.runs_per_row) + staged % vector;
+            CHECK(ih == window_input_row(pw, tr, R, r) && iw == window_input_col(pw, tc, C, c),
+                  "raw pixel (%lld, %lld) staged from (%lld, %lld)", (long long)r, (long long)c, (long long)ih, (long long)iw);
+          }
+        // Rows of whole runs: a run's values are all inside the input row or all outside.
+        if (W.in % vector == 0)
+          for (int q = 0; q < rr.runs_per_row; ++q) {
+            const int64_t first = rr.a0 + int64_t(vector) * q, last = first + vector - 1;
+            CHECK((first >= 0 && last < W.in) || last < 0 || first >= W.in, "raw run straddles the row");
+          }
+      }
+  }
+}
+
 static int64_t rnd(std::mt19937_64& r, int64_t lo, int64_t hi) {
   return lo + int64_t(r() % uint64_t(hi - lo + 1));
 }
@@ -297,6 +338,8 @@ int main(int argc, char** argv) {
         ++shapes_checked;
       }
     for (int C : {128, 64, 8, 1}) check_packed(g, C);
+    for (int C : {128, 104, 64})
+      for (int vector : {8, 4}) check_raw(g, C, vector);
     // The plan itself, for each operand mode, on H100 and A100 limits.
     for (int mode = 0; mode < 3; ++mode) {
       const int P = mode == 2 ? 2 : 1;
