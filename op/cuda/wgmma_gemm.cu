@@ -348,6 +348,7 @@ template <typename T, int C>
 __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base, uint32_t full, uint32_t empty,
                                             int ptid) {
   constexpr int kVector = kRawVector<T>, kChannels = kRawChannels<T>;
+  static_assert(kGroups == 2, "the transposes split their blocks / units in two channel groups by a compare");
   const ConvArgs& a = args.conv;
   const ConvTransposeGeometry& g = a.geometry;
   const AxisGeometry& H = g.h;
@@ -419,22 +420,22 @@ __device__ __forceinline__ void produce_raw(const WgmmaArgs& args, uint32_t base
       const uint32_t stage = base + s * args.stage_bytes;
       if (ptid == 0) weights.copy(chunk, stage + args.weight_offset, full + 8 * s);
       if constexpr (sizeof(T) == 2) {
-        // Block b < 2 runs is (channel group b / runs, run b % runs); lane 8 i + j gives row j of
+        // Block b < kGroups runs is (channel group b / runs, run b % runs); lane 8 i + j gives row j of
         // block 4 (step) + i: channel 8 group + j of the raw run, pixel 8 run + j of the stage.
-        const int blocks = 2 * rr.runs, block_lane = lane / 8, row = lane % 8;
+        const int blocks = kGroups * rr.runs, block_lane = lane / 8, row = lane % 8;
         const uint32_t src_row = raw + row * args.raw_channel_bytes, dst_row = stage + row * 16;
         for (int b4 = 4 * warp; b4 < blocks; b4 += 16) {
           const int b = min(b4 + block_lane, blocks - 1);  // a partial last step repeats a block
-          const int group = b >= rr.runs ? 1 : 0, q = b - group * rr.runs;
+          const int group = b >= rr.runs ? 1 : 0, q = b - group * rr.runs;  // kGroups == 2: no division
           uint32_t v[4];
           ldmatrix_x4(v, src_row + group * 8 * args.raw_channel_bytes + q * 16);
           stmatrix_x4_trans(dst_row + group * args.group_bytes + q * 128, v);
         }
       } else {
-        // Unit u < 2 pixels is (channel group u / pixels, staged pixel u % pixels): channels
+        // Unit u < kGroups pixels is (channel group u / pixels, staged pixel u % pixels): channels
         // 4 group .. + 3 of the raw rows, rounded, one 16-byte store.
         const int pixels = rr.runs * kVector;
-        for (int u = ptid; u < 2 * pixels; u += 128) {
+        for (int u = ptid; u < kGroups * pixels; u += 128) {
           const int group = u >= pixels ? 1 : 0, pixel = u - group * pixels;
           const uint32_t from = raw + 4 * group * args.raw_channel_bytes + pixel * 4;
           uint32_t word[4];
@@ -479,13 +480,6 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
     const PhaseWindow pw = window::phase_window(H, W, rh, rw, kRows, C);
     if (!tile_active<kPacked, C>(pw, bc, g.batch)) continue;
     const window::PackedPlane plane = window::packed_plane(pw, g.batch, kRows, C);
-    // The raw path stages whole 16-byte runs from the aligned column before the window's first.
-    uint32_t raw_width_bytes = 0, origin_bytes = 0;
-    if constexpr (kRaw) {
-      const RawRows rr = window::raw_rows(pw, bc.tile_r, bc.tile_c, kRows, C, kRawVector<T>);
-      raw_width_bytes = static_cast<uint32_t>(rr.width) * 16;
-      origin_bytes = static_cast<uint32_t>(rr.shift) * 16;
-    }
 #pragma unroll
     for (int r = 0; r < 2; ++r)
 #pragma unroll
@@ -498,8 +492,14 @@ __device__ __forceinline__ void consume(const WgmmaArgs& args, uint32_t base, ui
       const int taps_w = __shfl_sync(0xffffffff, static_cast<int>(pw.tw.tap_count), 0);
       // Window row width, and the distance from one tile row's first pixel to the next: a window
       // row in row bands, C positions packed.
-      uint32_t width_bytes = static_cast<uint32_t>(kPacked ? plane.width : pw.wc) * 16;
-      if constexpr (kRaw) width_bytes = raw_width_bytes;
+      // The raw path stages whole 16-byte runs from the aligned column at or before the window's
+      // first: its rows are `width` pixels long and the window starts `shift` pixels in.
+      uint32_t width_bytes = static_cast<uint32_t>(kPacked ? plane.width : pw.wc) * 16, origin_bytes = 0;
+      if constexpr (kRaw) {
+        const RawRows rr = window::raw_rows(pw, bc.tile_r, bc.tile_c, kRows, C, kRawVector<T>);
+        width_bytes = static_cast<uint32_t>(rr.width) * 16;
+        origin_bytes = static_cast<uint32_t>(rr.shift) * 16;
+      }
       const uint32_t row_bytes = kPacked ? C * 16 : width_bytes;
       const uint32_t tap_h_bytes = static_cast<uint32_t>(pw.th.input_step) * width_bytes;
       const uint32_t tap_w_bytes = static_cast<uint32_t>(pw.tw.input_step) * 16;
