@@ -25,20 +25,23 @@ cuda::DType to_kernel_dtype(at::ScalarType type) {
   }
 }
 
-enum class Kernel { Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImageGemm, ImplicitGemm, WindowGemm, WgmmaGemm };
+enum class Kernel { Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImageGemm, PhaseGemm, ImplicitGemm, WindowGemm, WgmmaGemm };
 
-// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|shuffle|image|gemm|window|wgmma|wgmma_packed pins the kernel
+// TCONV_CUDA_KERNEL=direct|phase_block|phase_row|shuffle|image|phase_gemm|gemm|window|wgmma|wgmma_packed pins the kernel
 // (benchmarks and tests of each path; wgmma_packed the wgmma kernel with packed tiles, launch.h);
 // read once. A pinned kernel still declines what it can't do (every one but
 // direct float64; phase_block anything but stride 2, dilation 1, kernels to 4x4 and 4 channels
 // per group; phase_row channels_last outputs and rows shared memory can't stage; shuffle anything
 // but kernel == stride and strict float32; image strict float32, dilation other than 1, images it
-// can neither hold whole nor cut into bands, and devices other than compute capability 9.0; the window
+// can neither hold whole nor cut into bands, and devices other than compute capability 9.0;
+// phase_gemm float32, dilation other than 1, kernels smaller than the stride, inputs TMA can't
+// tile (launch.h) and devices other than compute capability 9.0; the window
 // kernels shapes their plans can't hold; wgmma also strict float32 and devices other than compute
 // capability 9.0), which then goes to the next path: wgmma -> window -> gemm -> direct,
-// shuffle -> gemm -> direct, image -> gemm -> direct, phase_block -> direct, phase_row -> direct.
+// shuffle, image and phase_gemm -> gemm -> direct, phase_block -> direct, phase_row -> direct.
 enum class Override {
-  Automatic, Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImageGemm, ImplicitGemm, WindowGemm, WgmmaGemm, WgmmaPacked
+  Automatic, Direct, PhaseBlock, PhaseRow, ShuffleGemm, ImageGemm, PhaseGemm, ImplicitGemm, WindowGemm, WgmmaGemm,
+  WgmmaPacked
 };
 Override kernel_override() {
   static const Override choice = [] {
@@ -49,13 +52,14 @@ Override kernel_override() {
     if (std::strcmp(value, "phase_row") == 0) return Override::PhaseRow;
     if (std::strcmp(value, "shuffle") == 0) return Override::ShuffleGemm;
     if (std::strcmp(value, "image") == 0) return Override::ImageGemm;
+    if (std::strcmp(value, "phase_gemm") == 0) return Override::PhaseGemm;
     if (std::strcmp(value, "gemm") == 0) return Override::ImplicitGemm;
     if (std::strcmp(value, "window") == 0) return Override::WindowGemm;
     if (std::strcmp(value, "wgmma") == 0) return Override::WgmmaGemm;
     if (std::strcmp(value, "wgmma_packed") == 0) return Override::WgmmaPacked;
     TORCH_CHECK(false,
                 "TCONV_CUDA_KERNEL must be 'direct', 'phase_block', 'phase_row', 'shuffle', 'image', "
-                "'gemm', 'window', 'wgmma' or 'wgmma_packed', got '",
+                "'phase_gemm', 'gemm', 'window', 'wgmma' or 'wgmma_packed', got '",
                 value, "'");
   }();
   return choice;
@@ -94,6 +98,8 @@ Kernel choose_kernel(const cuda::ConvArgs& args) {
       return cuda::shuffle_gemm_supported(args) ? Kernel::ShuffleGemm : gemm ? Kernel::ImplicitGemm : Kernel::Direct;
     case Override::ImageGemm:
       return cuda::image_gemm_supported(args) ? Kernel::ImageGemm : gemm ? Kernel::ImplicitGemm : Kernel::Direct;
+    case Override::PhaseGemm:
+      return cuda::phase_gemm_supported(args) ? Kernel::PhaseGemm : gemm ? Kernel::ImplicitGemm : Kernel::Direct;
     case Override::ImplicitGemm: return gemm ? Kernel::ImplicitGemm : Kernel::Direct;
     case Override::WindowGemm:
       return cuda::window_gemm_supported(args) ? Kernel::WindowGemm
@@ -182,6 +188,11 @@ at::Tensor conv_transpose2d_cuda(const at::Tensor& input, const at::Tensor& weig
     case Kernel::ImageGemm: {
       const at::Tensor packed = workspace(cuda::image_gemm_workspace_bytes(args));
       C10_CUDA_CHECK(cuda::launch_image_gemm(args, packed.data_ptr(), stream));
+      break;
+    }
+    case Kernel::PhaseGemm: {
+      const at::Tensor packed = workspace(cuda::phase_gemm_workspace_bytes(args));
+      C10_CUDA_CHECK(cuda::launch_phase_gemm(args, packed.data_ptr(), stream));
       break;
     }
     case Kernel::ImplicitGemm: {

@@ -75,11 +75,19 @@ template <bool Increase, int Count> __device__ __forceinline__ void set_max_regi
   "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25," \
   "%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,"   \
   "%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, %64, %65"
+#define TCONV_WGMMA_OPERANDS_128                                                                   \
+  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24," \
+  "%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47," \
+  "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70," \
+  "%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93," \
+  "%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112," \
+  "%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129"
 #define TCONV_D4(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
 #define TCONV_D16(i) TCONV_D4(i), TCONV_D4(i + 4), TCONV_D4(i + 8), TCONV_D4(i + 12)
 #define TCONV_WGMMA_D_32 TCONV_D16(0), TCONV_D16(16)
 #define TCONV_WGMMA_D_52 TCONV_D16(0), TCONV_D16(16), TCONV_D16(32), TCONV_D4(48)
 #define TCONV_WGMMA_D_64 TCONV_D16(0), TCONV_D16(16), TCONV_D16(32), TCONV_D16(48)
+#define TCONV_WGMMA_D_128 TCONV_WGMMA_D_64, TCONV_D16(64), TCONV_D16(80), TCONV_D16(96), TCONV_D16(112)
 
 // TAIL: the scale and (16-bit only) transpose immediates after the accumulate predicate.
 #define TCONV_DEFINE_WGMMA(NAME, REGS, SHAPE, TAIL)                                                 \
@@ -103,16 +111,20 @@ TCONV_DEFINE_WGMMA(f16_n128, 64, "m64n128k16.f32.f16.f16", ", 1, 1, 0, 0")
 // consecutive N values; the descriptor's leading offset steps K (8 rows), its stride offset N.
 TCONV_DEFINE_WGMMA(bf16_n128_b_nmajor, 64, "m64n128k16.f32.bf16.bf16", ", 1, 1, 0, 1")
 TCONV_DEFINE_WGMMA(f16_n128_b_nmajor, 64, "m64n128k16.f32.f16.f16", ", 1, 1, 0, 1")
+TCONV_DEFINE_WGMMA(bf16_n256_b_nmajor, 128, "m64n256k16.f32.bf16.bf16", ", 1, 1, 0, 1")
+TCONV_DEFINE_WGMMA(f16_n256_b_nmajor, 128, "m64n256k16.f32.f16.f16", ", 1, 1, 0, 1")
 
 #undef TCONV_DEFINE_WGMMA
 #undef TCONV_WGMMA_D_32
 #undef TCONV_WGMMA_D_52
 #undef TCONV_WGMMA_D_64
+#undef TCONV_WGMMA_D_128
 #undef TCONV_D16
 #undef TCONV_D4
 #undef TCONV_WGMMA_OPERANDS_32
 #undef TCONV_WGMMA_OPERANDS_52
 #undef TCONV_WGMMA_OPERANDS_64
+#undef TCONV_WGMMA_OPERANDS_128
 
 // One K step (32 bytes of K: 8 TF32 values or 16 bf16/fp16) of an m64 x N tile for storage type T.
 template <typename T, int N>
@@ -134,12 +146,19 @@ __device__ __forceinline__ void mma(float (&d)[N / 2], uint64_t a, uint64_t b) {
   }
 }
 
-// One K step (16 values) of an m64 x 128 tile, A K-major and B N-major, for bf16 or fp16.
-template <typename T>
-__device__ __forceinline__ void mma_b_nmajor(float (&d)[64], uint64_t a, uint64_t b) {
+// One K step (16 values) of an m64 x 128 or m64 x 256 tile, A K-major and B N-major, for bf16 or fp16.
+template <typename T, int R>
+__device__ __forceinline__ void mma_b_nmajor(float (&d)[R], uint64_t a, uint64_t b) {
   static_assert(sizeof(T) == 2, "N-major operands exist for 16-bit types only");
-  if constexpr (std::is_same<T, __nv_bfloat16>::value) bf16_n128_b_nmajor(d, a, b);
-  else f16_n128_b_nmajor(d, a, b);
+  static_assert(R == 64 || R == 128, "instantiated tile widths: 128 and 256");
+  constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
+  if constexpr (R == 64) {
+    if constexpr (bf16) bf16_n128_b_nmajor(d, a, b);
+    else f16_n128_b_nmajor(d, a, b);
+  } else {
+    if constexpr (bf16) bf16_n256_b_nmajor(d, a, b);
+    else f16_n256_b_nmajor(d, a, b);
+  }
 }
 
 }  // namespace wgmma

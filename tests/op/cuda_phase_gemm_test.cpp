@@ -1,0 +1,92 @@
+// The phase GEMM's geometry (op/cuda/wgmma_phase_gemm.cu: bf16/fp16, dilation 1, kernel >= stride,
+// a Hopper GPU, input rows TMA can tile): random sets from the general generator narrowed to it,
+// in both 16-bit types. They cover every stride of 1-4 with kernels up to 6 (phases with different
+// tap counts and output counts), padding and output_padding (boxes whose corners lie outside the
+// input, cropped phase rows), phase rows of 1 to 60 pixels (boxes 8 to 64 wide, several per row,
+// rows of small images stacked in one box), 1-130 input channels (channel blocks cut short, read
+// as zeros past the tensor) or two groups of 64, 1-160 output channels (standard tiles of 128 and
+// wide tiles of 64, cut short), 3-D inputs, bias. The op_cuda_phase_gemm CTest run pins the
+// kernel, so every set it supports goes through it there; the rest check the kernels they fall
+// back to. Also the DCGAN layers of the benchmark at fewer images, and a stride-1 layer whose 16
+// taps and 3 channel blocks wrap the stage ring many times.
+#include <tuple>
+
+#include "cuda_test_support.h"
+
+using namespace tconv_test;
+
+namespace {
+
+class PhaseGemmSets : public NarrowedSets {
+ public:
+  explicit PhaseGemmSets(uint64_t seed) : NarrowedSets(seed) {}
+
+  ArgSet next() {
+    for (;;) {
+      ArgSet a = gen_.next();
+      a.unbatched = coin(0.1);
+      a.batch = uniform(1, 5);
+      a.in_h = uniform(1, 20);
+      a.in_w = 8 * uniform(1, 5);  // rows of whole 16-byte runs: TMA's row stride
+      a.stride = {uniform(1, 4), uniform(1, 4)};
+      a.stride_single = false;
+      a.kernel_h = uniform(a.stride[0], 6);
+      a.kernel_w = uniform(a.stride[1], 6);
+      a.dilation = {1, 1};
+      a.dilation_single = false;
+      a.padding = {uniform(0, a.kernel_h), uniform(0, a.kernel_w)};
+      a.padding_single = false;
+      a.output_padding = {uniform(0, a.stride[0] - 1), uniform(0, a.stride[1] - 1)};
+      a.output_padding_single = false;
+      a.groups = coin(0.2) ? 2 : 1;
+      a.in_channels_per_group = a.groups > 1 ? 64 : uniform(1, 130);
+      a.out_channels_per_group = uniform(1, 160);
+      if (coin(0.6)) a.input_layout = InputLayout::Contiguous;
+      a.bias_layout = coin(0.5) ? BiasLayout::Contiguous : BiasLayout::None;
+      if (a.out_h() >= 1 && a.out_w() >= 1) return a;
+    }
+  }
+};
+
+constexpr int kSets = 80;
+
+}  // namespace
+
+CATCH_TEST_CASE("CUDA: phase GEMM geometry, 16-bit types", "[cuda][sweep]") {
+  TCONV_REQUIRE_CUDA();
+  cuda_sweep_narrowed<PhaseGemmSets>({at::kBFloat16, false, "bfloat16"}, 0x9A5E01, kSets, "phase-GEMM sets");
+  cuda_sweep_narrowed<PhaseGemmSets>({at::kHalf, false, "float16"}, 0x9A5E02, kSets, "phase-GEMM sets");
+}
+
+CATCH_TEST_CASE("CUDA: phase GEMM on the DCGAN layers and a long K", "[cuda]") {
+  TCONV_REQUIRE_CUDA();
+  ArgSet dcgan;  // the benchmark's 512 -> 256 on 8 x 8 and 128 -> 64 on 32 x 32, fewer images
+  dcgan.batch = 5;
+  dcgan.kernel_h = dcgan.kernel_w = 4;
+  dcgan.stride = {2, 2};
+  dcgan.padding = {1, 1};
+  dcgan.data_seed = 65;
+  for (const auto& [cin, cout, size] : {std::tuple<int64_t, int64_t, int64_t>{512, 256, 8}, {128, 64, 32}}) {
+    dcgan.in_channels_per_group = cin;
+    dcgan.out_channels_per_group = cout;
+    dcgan.in_h = dcgan.in_w = size;
+    CATCH_INFO("DCGAN " << cin << " -> " << cout << ", " << size << " x " << size);
+    dcgan.bias_layout = BiasLayout::None;
+    check_layer(dcgan, at::kBFloat16, false);
+    dcgan.bias_layout = BiasLayout::Contiguous;
+    check_layer(dcgan, at::kBFloat16, false);
+    check_layer(dcgan, at::kHalf, false);
+  }
+  ArgSet long_k;  // 4x4 stride 1: 16 taps x 3 channel blocks = 48 stages per tile, 2 M tiles
+  long_k.batch = 3;
+  long_k.in_channels_per_group = 150;
+  long_k.out_channels_per_group = 200;
+  long_k.in_h = 15;
+  long_k.in_w = 40;
+  long_k.kernel_h = long_k.kernel_w = 4;
+  long_k.padding = {2, 1};
+  long_k.bias_layout = BiasLayout::Contiguous;
+  long_k.data_seed = 66;
+  check_layer(long_k, at::kBFloat16, false);
+  check_layer(long_k, at::kHalf, false);
+}
