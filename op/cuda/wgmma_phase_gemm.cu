@@ -59,9 +59,12 @@ constexpr int kBoxPixels = 64;                  // one TMA box: 64 phase pixels 
 constexpr int kBoxBytes = kStageChannels * kRowBytes;  // 64 channel rows of 64 pixels: 8 KB
 constexpr int kThreads = 384;                   // producer warpgroup + two consumer warpgroups
 constexpr int kConsumerN = 256;                 // each consumer: an m64n256 accumulator, 128 floats
-// One CTA per SM: 168 registers per thread, which the consumers fit (ptxas: no spills), so no
-// warpgroup trades registers. (Two CTAs per SM would leave 80, and ptxas needs 90 for one m64n128
-// wgmma with its descriptors.)
+// One CTA per SM: 168 registers per thread at launch; the producer gives most of its share to the
+// consumers (2 x 232 + 40 = 3 x 168). (Two CTAs per SM would leave 80, and ptxas needs 90 for one
+// m64n128 wgmma with its descriptors.)
+constexpr int kConsumerRegisters = 232, kProducerRegisters = 40;
+static_assert(2 * kConsumerRegisters + kProducerRegisters <= 3 * (65536 / kThreads / 8 * 8),
+              "register split within the launch's share");
 
 // Standard tiles (kWide false): M = 128 channels, N = 256 pixels, consumers split M. Wide tiles:
 // M = 64, N = 512, consumers split N.
@@ -269,8 +272,10 @@ __global__ void __launch_bounds__(kThreads, 1) phase_gemm_kernel(const __grid_co
   __syncthreads();
   const CtaPlace c = cta_place(p);
   if (threadIdx.x < 128) {
+    wgmma::set_max_registers<false, kProducerRegisters>();
     if (threadIdx.x == 0) produce<kWide>(p, c, ring, full, empty);
   } else {
+    wgmma::set_max_registers<true, kConsumerRegisters>();
     const int thread = threadIdx.x - 128;
     consume<T, kWide>(p, c, ring, full, empty, thread / 128, thread);
   }
