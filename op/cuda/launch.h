@@ -93,13 +93,14 @@ bool image_gemm_preferred(const ConvArgs& args);
 size_t image_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_image_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
-// Phase GEMM (wgmma_phase_gemm.cu, sm_90a): bf16/fp16, dilation 1, kernel >= stride on both axes:
-// per group and phase one wgmma GEMM, output channels x the phase's pixels x (taps, input
-// channels), every tap's input tile a TMA box moved by the tap (zeros outside the input).
+// Phase GEMM (wgmma_phase_gemm.cu, sm_90a): TF32 (when args.allow_tf32) / bf16 / fp16, dilation 1,
+// kernel >= stride on both axes: per group and phase one wgmma GEMM, output channels x the
+// phase's pixels x (taps, input channels), every tap's input tile a TMA box moved by the tap
+// (zeros outside the input).
 // supported() also needs a compute capability 9.0 device, the driver's tensor-map encoder, input
 // rows of unit stride with the other strides multiples of 16 bytes, a 16-byte aligned input, and
-// input channels per group a multiple of 64 when there are several groups. `workspace` holds
-// phase_gemm_workspace_bytes(args) bytes (the weights packed per call).
+// input channels per group a multiple of 64 (TF32: 32) when there are several groups.
+// `workspace` holds phase_gemm_workspace_bytes(args) bytes (the weights packed per call).
 bool phase_gemm_supported(const ConvArgs& args);
 size_t phase_gemm_workspace_bytes(const ConvArgs& args);
 cudaError_t launch_phase_gemm(const ConvArgs& args, void* workspace, cudaStream_t stream);

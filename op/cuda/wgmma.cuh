@@ -82,6 +82,16 @@ template <bool Increase, int Count> __device__ __forceinline__ void set_max_regi
   "%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93," \
   "%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112," \
   "%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129"
+#define TCONV_WGMMA_A_REGISTERS_OPERANDS_32                                                        \
+  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24," \
+  "%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36"
+#define TCONV_WGMMA_A_REGISTERS_OPERANDS_128                                                       \
+  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24," \
+  "%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47," \
+  "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70," \
+  "%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93," \
+  "%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112," \
+  "%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, {%128,%129,%130,%131}, %132"
 #define TCONV_D4(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
 #define TCONV_D16(i) TCONV_D4(i), TCONV_D4(i + 4), TCONV_D4(i + 8), TCONV_D4(i + 12)
 #define TCONV_WGMMA_D_32 TCONV_D16(0), TCONV_D16(16)
@@ -114,6 +124,19 @@ TCONV_DEFINE_WGMMA(f16_n128_b_nmajor, 64, "m64n128k16.f32.f16.f16", ", 1, 1, 0, 
 TCONV_DEFINE_WGMMA(bf16_n256_b_nmajor, 128, "m64n256k16.f32.bf16.bf16", ", 1, 1, 0, 1")
 TCONV_DEFINE_WGMMA(f16_n256_b_nmajor, 128, "m64n256k16.f32.f16.f16", ", 1, 1, 0, 1")
 
+// A from registers (TF32: 4 per thread, the layout of mma.sync's m16n8k8 A per warp, warp w taking
+// rows 16 w .. 16 w + 15), B from shared memory, K-major.
+#define TCONV_DEFINE_WGMMA_A_REGISTERS(NAME, REGS, SHAPE)                                              \
+  __device__ __forceinline__ void NAME(float (&d)[REGS], const uint32_t (&a)[4], uint64_t b) {         \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned." SHAPE " "     \
+                 TCONV_WGMMA_A_REGISTERS_OPERANDS_##REGS ", p, 1, 1;\n}\n"                             \
+                 : TCONV_WGMMA_D_##REGS                                                               \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));                               \
+  }
+TCONV_DEFINE_WGMMA_A_REGISTERS(tf32_n64_a_registers, 32, "m64n64k8.f32.tf32.tf32")
+TCONV_DEFINE_WGMMA_A_REGISTERS(tf32_n256_a_registers, 128, "m64n256k8.f32.tf32.tf32")
+#undef TCONV_DEFINE_WGMMA_A_REGISTERS
+
 #undef TCONV_DEFINE_WGMMA
 #undef TCONV_WGMMA_D_32
 #undef TCONV_WGMMA_D_52
@@ -125,6 +148,8 @@ TCONV_DEFINE_WGMMA(f16_n256_b_nmajor, 128, "m64n256k16.f32.f16.f16", ", 1, 1, 0,
 #undef TCONV_WGMMA_OPERANDS_52
 #undef TCONV_WGMMA_OPERANDS_64
 #undef TCONV_WGMMA_OPERANDS_128
+#undef TCONV_WGMMA_A_REGISTERS_OPERANDS_32
+#undef TCONV_WGMMA_A_REGISTERS_OPERANDS_128
 
 // One K step (32 bytes of K: 8 TF32 values or 16 bf16/fp16) of an m64 x N tile for storage type T.
 template <typename T, int N>

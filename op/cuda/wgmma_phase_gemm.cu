@@ -1,5 +1,5 @@
-// Hopper (sm_90a) phase GEMM: bf16/fp16 transposed convolutions with dilation 1 and kernels at
-// least as large as the stride, every input operand brought in by the tensor-memory accelerator
+// Hopper (sm_90a) phase GEMM: TF32/bf16/fp16 transposed convolutions with dilation 1 and kernels
+// at least as large as the stride, every input operand brought in by the tensor-memory accelerator
 // (TMA). Written for DCGAN's generator layers (4x4 / s2 / p1 on 8 x 8 and 32 x 32 images, 512 ->
 // 256 and 128 -> 64 channels), where cuDNN ran at about 350 TFLOP/s in bf16 and the mma.sync
 // implicit GEMM at half that (docs/cuda-kernels.md).
@@ -7,30 +7,33 @@
 // The GEMMs. Output pixels split by phase (geometry.h: r = (o + p) mod s per axis); within a phase
 // the layer is a stride-1 correlation, so per group and phase
 //   y[co][pixel] = sum over taps (j_h, j_w) and channels c of  w[c][co][tap] x[c][pixel shifted by the tap],
-// one GEMM with M = output channels, N = the phase's pixels, K = taps x input channels.
+// one GEMM over output channels, the phase's pixels and K = taps x input channels.
 //
-// Why TMA. A tap's B operand is the input image shifted by a whole pixel, with zeros outside it:
+// Why TMA. A tap's input operand is the image shifted by a whole pixel, with zeros outside it:
 // one tiled TMA box per 64 pixels, its corner moved by the tap, and the unit zero-fills whatever
 // lies outside the tensor (negative corners included). cp.async needs 16-byte aligned sources and
 // can't shift by one 2-byte pixel; the image GEMM (wgmma_image_gemm.cu) avoided shifts with a
 // col2im in shared memory instead and lost bf16 to the implicit GEMM.
 //
-// Layouts. B is N-major (pixels contiguous, as NCHW holds them), wgmma's transposed B, in the
-// 128-byte swizzle: a box of bw x bh = 64 pixels (bw a power of two from 8 to 64: a whole phase
-// row, or rows of a small image) by 64 channels puts each channel's 64 pixels in one 128-byte row,
-// and TMA's swizzle of that row by its index is exactly wgmma's canonical swizzled N-major layout
-// (8 channel rows per 1024-byte atom, the next 64 pixels one box, 8 KB, further on). A (weights) is
-// K-major, packed once per call per (group, phase, tap, M tile, 64-channel block) in the swizzled
-// order, one bulk copy per stage.
+// Layouts. A box of bw x bh = 64 pixels (bw a power of two from 8 up to the phase row: a phase row,
+// or rows of a small image) by one 128-byte row of channels (64 16-bit, 32 float32) puts each
+// channel's 64 pixels in 128 (16-bit) or 256 bytes, and TMA's 128-byte swizzle permutes each row's
+// 16-byte units by the row's index. For 16-bit types that is wgmma's canonical swizzled N-major B
+// (8 channel rows per 1024-byte atom, the next 64 pixels one box, 8 KB, further on): D = output
+// channels x pixels, A the weights. TF32 has no N-major form, so there D = pixels x output
+// channels, the input is A, loaded from the swizzled box into registers (conflict-free: the XOR
+// spreads a warp's 4 channels x 8 pixels over all banks) and rounded, and the weights are B. The
+// weights are K-major, packed once per call per (group, phase, tap, M tile, channel block) in the
+// swizzled order: one bulk copy per stage.
 //
 // Tiles and pipeline. A CTA holds 3 warpgroups: a producer (one thread issues the copies) and two
-// consumers, each an m64n128k16 accumulator (64 floats per thread). Standard tiles are M = 128
-// output channels x N = 128 pixels (the consumers split M); layers with at most 64 output channels
-// per group take wide tiles, M = 64 x N = 256 (the consumers split N). Stages of 64 channels of one
-// tap, 3 (standard, 96 KB) or 2 (wide, 80 KB) in a ring handed over by mbarriers; 2 CTAs per SM, so
-// one CTA's epilogue runs under the other's main loop. The epilogue adds the bias and stores each
-// accumulator to its output pixel: every output element belongs to exactly one phase and M tile,
-// so it is written once (kernel >= stride leaves no phase without taps).
+// consumers with 128 accumulators per thread (an m64n256 tile, or four m64n64 in wide TF32 tiles).
+// 16-bit: 128 output channels x 256 pixels (the consumers split the channels), TF32: 256 x 128 (they
+// split the pixels); layers with at most 64 output channels per group take wide tiles, 64 x 512.
+// Stages are one tap and one row of channels, 48 KB (wide: 72 KB), 4 (wide: 3) in a ring handed
+// over by mbarriers; one CTA per SM. The epilogue adds the bias and stores each accumulator to its
+// output pixel: every output element belongs to exactly one phase and tile, so it is written once
+// (kernel >= stride leaves no phase without taps).
 //
 // Compiled for sm_90a only (CMake and scripts/compile_cuda.sh build wgmma_*.cu for that target);
 // the body is empty elsewhere and phase_gemm_supported() requires a compute capability 9.0 device.
@@ -53,44 +56,47 @@ namespace {
 
 using tensor_core::shared_address;
 
-constexpr int kStageChannels = 64;              // K per stage: one 128-byte row of 16-bit values
-constexpr int kRowBytes = 128;
-constexpr int kBoxPixels = 64;                  // one TMA box: 64 phase pixels x 64 channels
-constexpr int kBoxBytes = kStageChannels * kRowBytes;  // 64 channel rows of 64 pixels: 8 KB
+constexpr int kRowBytes = 128;                  // one swizzled row: 64 16-bit or 32 float32 values
+constexpr int kBoxPixels = 64;                  // one TMA box: 64 phase pixels x one row of channels
+constexpr int kBoxBytes = kBoxPixels * kRowBytes;  // 8 KB
 constexpr int kThreads = 384;                   // producer warpgroup + two consumer warpgroups
-constexpr int kConsumerN = 256;                 // each consumer: an m64n256 accumulator, 128 floats
+constexpr int kAccumulators = 128;              // per consumer thread: an m64n256 tile (or 4 x m64n64)
 // One CTA per SM: 168 registers per thread at launch; the producer gives most of its share to the
 // consumers (2 x 232 + 40 = 3 x 168). (Two CTAs per SM would leave 80, and ptxas needs 90 for one
-// m64n128 wgmma with its descriptors.)
+// m64n128 wgmma with its descriptors.) ptxas keeps each side within its count: without the trade
+// the consumers spilled.
 constexpr int kConsumerRegisters = 232, kProducerRegisters = 40;
 static_assert(2 * kConsumerRegisters + kProducerRegisters <= 3 * (65536 / kThreads / 8 * 8),
               "register split within the launch's share");
 
-// Standard tiles (kWide false): M = 128 channels, N = 256 pixels, consumers split M. Wide tiles:
-// M = 64, N = 512, consumers split N.
-template <bool kWide> struct Tile {
-  static constexpr int M = kWide ? 64 : 128;
-  static constexpr int N = kWide ? 2 * kConsumerN : kConsumerN;
-  static constexpr int boxes = N / kBoxPixels;
-  static constexpr int a_bytes = M * kRowBytes;
-  static constexpr int b_bytes = boxes * kBoxBytes;
-  static constexpr int stage_bytes = a_bytes + b_bytes;
+// Input channels per stage: one 128-byte row.
+template <typename T> __host__ __device__ constexpr int stage_channels() { return kRowBytes / int(sizeof(T)); }
+
+// A CTA's tile: `channels` output channels (the weight tile's rows) x `boxes` boxes of 64 pixels.
+// 16-bit (wgmma's B is the input, N-major): standard 128 x 256 pixels, the consumers taking 64
+// channels each; wide (at most 64 output channels per group) 64 x 512, the consumers taking 256
+// pixels each. TF32 (B must be K-major, so the input is wgmma's A, from registers, and the weights
+// B): standard 256 channels x 128 pixels, wide 64 x 512; the consumers split the pixels.
+template <typename T, bool kWide> struct Tile {
+  static constexpr bool tf32 = sizeof(T) == 4;
+  static constexpr int channels = kWide ? 64 : tf32 ? 256 : 128;
+  static constexpr int boxes = kWide ? 8 : tf32 ? 2 : 4;
+  static constexpr int weight_bytes = channels * kRowBytes;
+  static constexpr int stage_bytes = weight_bytes + boxes * kBoxBytes;
   static constexpr int stages = kWide ? 3 : 4;
   // The ring, 1024-byte aligned (the swizzle's atom) inside the dynamic shared memory, then the
   // barriers: full[s], empty[s].
   static constexpr int shared_bytes = 1024 + stages * stage_bytes + 2 * stages * 8;
-  // Consumer w's slices: A rows and B boxes.
-  __host__ __device__ static constexpr int a_offset(int w) { return kWide ? 0 : w * 64 * kRowBytes; }
-  __host__ __device__ static constexpr int b_offset(int w) { return kWide ? w * (kConsumerN / kBoxPixels) * kBoxBytes : 0; }
 };
-static_assert(Tile<false>::shared_bytes <= 227 * 1024 && Tile<true>::shared_bytes <= 227 * 1024,
+static_assert(Tile<float, false>::shared_bytes <= 227 * 1024 && Tile<float, true>::shared_bytes <= 227 * 1024 &&
+                  Tile<__half, false>::shared_bytes <= 227 * 1024 && Tile<__half, true>::shared_bytes <= 227 * 1024,
               "one CTA's shared memory");
 
 struct PhaseGemmArgs {
-  CUtensorMap input_map;     // 4-D (W, H, C, N) over the input, box (bw, bh, 64, 1), 128-byte swizzle
+  CUtensorMap input_map;     // 4-D (W, H, C, N) over the input, box (bw, bh, one row of channels, 1)
   ConvArgs conv;
   Strides4 output_strides;
-  const void* packed;        // [group][phase][tap slot][M tile][channel block][M rows x 128 bytes]
+  const void* packed;        // [group][phase][tap slot][M tile][channel block][channels x 128 bytes]
   int m_tiles, n_tiles, channel_blocks;
   int taps_w_max, tap_slots;  // tap slot = j_h * taps_w_max + j_w
   // The phase pixel grid (max_phase_output_count per axis) in boxes of box_w x box_h pixels.
@@ -103,7 +109,7 @@ __device__ __forceinline__ uint64_t swizzled_descriptor(uint32_t address, uint32
   return wgmma::descriptor(address, leading, stride) | (uint64_t(1) << 62);  // layout type 1: 128-byte swizzle
 }
 
-// One 4-D tiled TMA load into shared memory, completing `bytes` on the barrier; coordinates
+// One 4-D tiled TMA load into shared memory, completing its bytes on the barrier; coordinates
 // (innermost first) may lie outside the tensor, whose elements arrive as zeros.
 __device__ __forceinline__ void tma_load_4d(uint32_t destination, const CUtensorMap* map, int x, int y, int c, int n,
                                             uint32_t barrier) {
@@ -114,8 +120,9 @@ __device__ __forceinline__ void tma_load_4d(uint32_t destination, const CUtensor
       : "memory");
 }
 
-// A CTA's place: M tile fastest (the CTAs that share a B tile run together), then N tile, phase,
-// group.
+
+// A CTA's place: M tile fastest (the CTAs that share an input tile run together), then N tile,
+// phase, group.
 struct CtaPlace {
   int m_tile, n_tile, phase_h, phase_w, group;
 };
@@ -147,21 +154,27 @@ __device__ __forceinline__ BoxOrigin box_origin(const PhaseGemmArgs& p, int box)
   return o;
 }
 
-template <bool kWide>
-__device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty) {
-  using S = Tile<kWide>;
+__device__ __forceinline__ int stage_count(const PhaseGemmArgs& p, const CtaPlace& c) {
   const ConvTransposeGeometry& g = p.conv.geometry;
-  const PhaseTaps th = g.h.taps(c.phase_h), tw = g.w.taps(c.phase_w);
-  const int taps_w = static_cast<int>(tw.tap_count);
-  const int iterations = static_cast<int>(th.tap_count) * taps_w * p.channel_blocks;
+  return static_cast<int>(g.h.taps(c.phase_h).tap_count * g.w.taps(c.phase_w).tap_count) * p.channel_blocks;
+}
+
+// One thread: per stage (tap, channel block) the weight tile by one bulk copy and each box of
+// the input by TMA, its corner moved by the tap.
+template <typename T, bool kWide>
+__device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty) {
+  using S = Tile<T, kWide>;
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const int taps_w = static_cast<int>(g.w.taps(c.phase_w).tap_count);
   // The phase's q index of its pixel k is first_q + k, and tap j reads input index q - j.
   const int q0_h = static_cast<int>(g.h.phase_first_q(c.phase_h)), q0_w = static_cast<int>(g.w.phase_first_q(c.phase_w));
   const int phase = c.phase_h * static_cast<int>(g.w.stride) + c.phase_w;
-  const uint8_t* a_source = static_cast<const uint8_t*>(p.packed) +
-                            (int64_t(c.group) * g.h.stride * g.w.stride + phase) * p.tap_slots * p.m_tiles *
-                                p.channel_blocks * int64_t(S::a_bytes);
+  const uint8_t* weights = static_cast<const uint8_t*>(p.packed) +
+                           (int64_t(c.group) * g.h.stride * g.w.stride + phase) * p.tap_slots * p.m_tiles *
+                               p.channel_blocks * int64_t(S::weight_bytes);
   const int channel0 = c.group * static_cast<int>(g.in_channels_per_group());
-  for (int it = 0; it < iterations; ++it) {
+  const int stages = stage_count(p, c);
+  for (int it = 0; it < stages; ++it) {
     const int s = it % S::stages;
     mbarrier::wait(empty + 8 * s, ((it / S::stages) & 1) ^ 1);
     mbarrier::arrive_expect_bytes(full + 8 * s, S::stage_bytes);
@@ -170,38 +183,60 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
     const int slot = j_h * p.taps_w_max + j_w;
     const uint32_t stage = ring + s * S::stage_bytes;
     mbarrier::cp_async_bulk(
-        stage, a_source + ((int64_t(slot) * p.m_tiles + c.m_tile) * p.channel_blocks + block) * S::a_bytes,
-        S::a_bytes, full + 8 * s);
+        stage, weights + ((int64_t(slot) * p.m_tiles + c.m_tile) * p.channel_blocks + block) * S::weight_bytes,
+        S::weight_bytes, full + 8 * s);
 #pragma unroll
     for (int b = 0; b < S::boxes; ++b) {
       const BoxOrigin o = box_origin(p, c.n_tile * S::boxes + b);
-      tma_load_4d(stage + S::a_bytes + b * kBoxBytes, &p.input_map, q0_w + o.k_w - j_w, q0_h + o.k_h - j_h,
-                  channel0 + block * kStageChannels, o.image, full + 8 * s);
+      tma_load_4d(stage + S::weight_bytes + b * kBoxBytes, &p.input_map, q0_w + o.k_w - j_w, q0_h + o.k_h - j_h,
+                  channel0 + block * stage_channels<T>(), o.image, full + 8 * s);
     }
   }
 }
 
+// The epilogue's store of one accumulator: output channel `co` of the group (skipped past the
+// group's channels), box pixel `pixel` of box `box` (skipped outside the phase and the batch).
+struct OutputWriter {
+  const PhaseGemmArgs& p;
+  const CtaPlace& c;
+  int64_t count_h, count_w;
+  template <typename T>
+  __device__ __forceinline__ void store(int64_t co, int box, int pixel, float v) const {
+    const ConvTransposeGeometry& g = p.conv.geometry;
+    const int64_t cout_g = g.out_channels_per_group();
+    const BoxOrigin o = box_origin(p, box);
+    const int64_t k_h = o.k_h + (pixel >> p.box_w_log2), k_w = o.k_w + (pixel & ((1 << p.box_w_log2) - 1));
+    if (co >= cout_g || o.image >= g.batch || k_h >= count_h || k_w >= count_w) return;
+    const Strides4& os = p.output_strides;
+    const int64_t channel = int64_t(c.group) * cout_g + co;
+    const T* bias = static_cast<const T*>(p.conv.bias);
+    if (bias != nullptr) v += to_acc(load_readonly(bias + channel));
+    static_cast<T*>(p.conv.output)[o.image * os.n + channel * os.c + g.h.phase_output_index(c.phase_h, k_h) * os.h +
+                                   g.w.phase_output_index(c.phase_w, k_w) * os.w] = from_acc<T>(v);
+  }
+};
+
+// 16-bit consumer w: D (output channels x pixels) += A (weights, K-major) x B (input, N-major),
+// m64n256k16 from the swizzled stage. Standard tiles: channels 64 w .. 64 w + 63, all 4 boxes;
+// wide: all 64 channels, boxes 4 w .. 4 w + 3.
 template <typename T, bool kWide>
-__device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty,
-                        int w, int thread) {
-  using S = Tile<kWide>;
-  const ConvTransposeGeometry& g = p.conv.geometry;
-  const int iterations = static_cast<int>(g.h.taps(c.phase_h).tap_count * g.w.taps(c.phase_w).tap_count) *
-                         p.channel_blocks;
-  constexpr int kAccumulators = kConsumerN / 2;
+__device__ void consume_16bit(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty,
+                              int w, int thread) {
+  using S = Tile<T, kWide>;
+  const int weight_offset = kWide ? 0 : w * 64 * kRowBytes, box0 = kWide ? 4 * w : 0;
   float d[kAccumulators];
 #pragma unroll
   for (int i = 0; i < kAccumulators; ++i) d[i] = 0.0f;
-  const int lane = thread % 32;
-  for (int it = 0; it < iterations; ++it) {
+  const int lane = thread % 32, stages = stage_count(p, c);
+  for (int it = 0; it < stages; ++it) {
     const int s = it % S::stages;
     mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
     const uint32_t stage = ring + s * S::stage_bytes;
-    const uint32_t a = stage + S::a_offset(w), b = stage + S::a_bytes + S::b_offset(w);
+    const uint32_t a = stage + weight_offset, b = stage + S::weight_bytes + box0 * kBoxBytes;
     wgmma::fence();
     wgmma::fence_operands(d);
 #pragma unroll
-    for (int k = 0; k < kStageChannels / 16; ++k)
+    for (int k = 0; k < stage_channels<T>() / 16; ++k)
       // A: K-major rows of 128 bytes, 8-row atoms 1024 apart, a k16 step 32 bytes along the row.
       // B: N-major, 8-channel atoms 1024 apart (stride), the next 64 pixels a box further (leading).
       wgmma::mma_b_nmajor<T>(d, swizzled_descriptor(a + 32 * k, 16, 1024),
@@ -216,41 +251,97 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   wgmma::wait<0>();
   wgmma::fence_operands(d);
 
-  // Epilogue: thread (warp v of the warpgroup, lane 4 q + t) holds, for n8 block j, rows 16 v + q
-  // and + 8, columns 8 j + 2 t and + 1 of its m64 x n256 slice.
-  const int64_t cout_g = g.out_channels_per_group();
+  // Thread (warp v of the warpgroup, lane 4 q + t) holds, for n8 block j, rows 16 v + q and + 8,
+  // columns 8 j + 2 t and + 1 of its m64 x n256 slice.
+  const OutputWriter out{p, c, p.conv.geometry.h.phase_output_count(c.phase_h),
+                         p.conv.geometry.w.phase_output_count(c.phase_w)};
   const int row = (kWide ? 0 : 64 * w) + 16 * ((thread % 128) / 32) + lane / 4;
-  const T* bias = static_cast<const T*>(p.conv.bias);
-  const Strides4& os = p.output_strides;
-  T* out = static_cast<T*>(p.conv.output);
-  const int64_t count_h = g.h.phase_output_count(c.phase_h), count_w = g.w.phase_output_count(c.phase_w);
-  int64_t channel[2];
-  float bias_value[2];
-  bool channel_inside[2];
+  const int64_t co0 = int64_t(c.m_tile) * S::channels + row;
 #pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    const int64_t co = int64_t(c.m_tile) * S::M + row + 8 * half;
-    channel_inside[half] = co < cout_g;
-    channel[half] = int64_t(c.group) * cout_g + co;
-    bias_value[half] = bias != nullptr && channel_inside[half] ? to_acc(load_readonly(bias + channel[half])) : 0.0f;
-  }
-  const int box_w = 1 << p.box_w_log2;
-#pragma unroll
-  for (int j = 0; j < kConsumerN / 8; ++j) {
+  for (int j = 0; j < kAccumulators / 4; ++j)
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
-      const int n = (kWide ? kConsumerN * w : 0) + 8 * j + 2 * (lane % 4) + e;
-      const BoxOrigin o = box_origin(p, c.n_tile * S::boxes + n / kBoxPixels);
-      const int pixel = n % kBoxPixels;
-      const int64_t k_h = o.k_h + (pixel >> p.box_w_log2), k_w = o.k_w + (pixel & (box_w - 1));
-      if (o.image >= g.batch || k_h >= count_h || k_w >= count_w) continue;
-      const int64_t pixel_offset = o.image * os.n + g.h.phase_output_index(c.phase_h, k_h) * os.h +
-                                   g.w.phase_output_index(c.phase_w, k_w) * os.w;
-#pragma unroll
-      for (int half = 0; half < 2; ++half)
-        if (channel_inside[half])
-          out[pixel_offset + channel[half] * os.c] = from_acc<T>(d[4 * j + 2 * half + e] + bias_value[half]);
+      const int n = 8 * j + 2 * (lane % 4) + e;
+      const int box = c.n_tile * S::boxes + box0 + n / kBoxPixels;
+      out.store<T>(co0, box, n % kBoxPixels, d[4 * j + e]);
+      out.store<T>(co0 + 8, box, n % kBoxPixels, d[4 * j + 2 + e]);
     }
+}
+
+// TF32 consumer w: D (pixels x output channels) += A (input pixels x channels, from registers) x B
+// (weights, K-major), one m64nNk8 per box and 8 channels, N = the tile's channels (256, or 64 in
+// wide tiles). Boxes R w .. R w + R - 1 (R = 1, or 4 in wide tiles), one accumulator each.
+template <bool kWide>
+__device__ void consume_tf32(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty,
+                             int w, int thread) {
+  using S = Tile<float, kWide>;
+  constexpr int R = S::boxes / 2, kPerBox = kAccumulators / R, kSteps = stage_channels<float>() / 8;
+  static_assert(kPerBox * 2 == S::channels, "an m64nN accumulator per box");
+  float d[R][kPerBox];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int i = 0; i < kPerBox; ++i) d[r][i] = 0.0f;
+  const int lane = thread % 32, warp = (thread % 128) / 32, stages = stage_count(p, c);
+  const int pixel = 16 * warp + lane / 4, channel = lane % 4;
+  for (int it = 0; it < stages; ++it) {
+    const int s = it % S::stages;
+    mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
+    const uint32_t stage = ring + s * S::stage_bytes;
+    // A fragments from the boxes (channel rows of 64 pixels, 256 bytes, as TMA's 128-byte swizzle
+    // wrote them), rounded to TF32: (pixel, channel 8 k + t), pixel + 8, channel + 4, both.
+    uint32_t a[R][kSteps][4];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int k = 0; k < kSteps; ++k)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+          const uint32_t linear = ((8 * k + channel + 4 * (q / 2)) * kBoxPixels + pixel + 8 * (q % 2)) * 4;
+          const uint32_t box = stage + S::weight_bytes + (R * w + r) * kBoxBytes;
+          a[r][k][q] = tensor_core::to_tf32(
+              __uint_as_float(tensor_core::ld_shared_u32(box + (linear ^ (((linear >> 7) & 7) << 4)))));
+        }
+    wgmma::fence();
+#pragma unroll
+    for (int r = 0; r < R; ++r) wgmma::fence_operands(d[r]);
+#pragma unroll
+    for (int k = 0; k < kSteps; ++k)
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        // B: rows of 128 bytes (32 channels of one output channel), 8-row atoms 1024 apart, a k8
+        // step 32 bytes along the row.
+        const uint64_t b = swizzled_descriptor(stage + 32 * k, 16, 1024);
+        if constexpr (kWide)
+          wgmma::tf32_n64_a_registers(d[r], a[r][k], b);
+        else
+          wgmma::tf32_n256_a_registers(d[r], a[r][k], b);
+      }
+    wgmma::commit();
+#pragma unroll
+    for (int r = 0; r < R; ++r) wgmma::fence_operands(d[r]);
+    // The A registers are rewritten next stage: this stage's wgmmas finish first.
+    wgmma::wait<0>();
+#pragma unroll
+    for (int r = 0; r < R; ++r) wgmma::fence_operands(d[r]);
+    mbarrier::arrive_if(empty + 8 * s, lane == 0);
+  }
+
+  // Thread (warp v, lane 4 q + t) holds, per box and n8 block j, pixels 16 v + q and + 8 of the
+  // box, output channels 8 j + 2 t and + 1.
+  const OutputWriter out{p, c, p.conv.geometry.h.phase_output_count(c.phase_h),
+                         p.conv.geometry.w.phase_output_count(c.phase_w)};
+  const int64_t co0 = int64_t(c.m_tile) * S::channels + 2 * channel;
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const int box = c.n_tile * S::boxes + R * w + r;
+#pragma unroll
+    for (int j = 0; j < kPerBox / 4; ++j)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        out.store<float>(co0 + 8 * j + e, box, pixel, d[r][4 * j + e]);
+        out.store<float>(co0 + 8 * j + e, box, pixel + 8, d[r][4 * j + 2 + e]);
+      }
   }
 }
 #endif
@@ -258,7 +349,7 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
 template <typename T, bool kWide>
 __global__ void __launch_bounds__(kThreads, 1) phase_gemm_kernel(const __grid_constant__ PhaseGemmArgs p) {
 #if defined(TCONV_WGMMA_DEVICE)
-  using S = Tile<kWide>;
+  using S = Tile<T, kWide>;
   extern __shared__ __align__(1024) uint8_t smem[];
   const uint32_t base = shared_address(smem);
   const uint32_t ring = (base + 1023) & ~uint32_t(1023);
@@ -273,30 +364,34 @@ __global__ void __launch_bounds__(kThreads, 1) phase_gemm_kernel(const __grid_co
   const CtaPlace c = cta_place(p);
   if (threadIdx.x < 128) {
     wgmma::set_max_registers<false, kProducerRegisters>();
-    if (threadIdx.x == 0) produce<kWide>(p, c, ring, full, empty);
+    if (threadIdx.x == 0) produce<T, kWide>(p, c, ring, full, empty);
   } else {
     wgmma::set_max_registers<true, kConsumerRegisters>();
     const int thread = threadIdx.x - 128;
-    consume<T, kWide>(p, c, ring, full, empty, thread / 128, thread);
+    if constexpr (S::tf32)
+      consume_tf32<kWide>(p, c, ring, full, empty, thread / 128, thread);
+    else
+      consume_16bit<T, kWide>(p, c, ring, full, empty, thread / 128, thread);
   }
 #elif defined(__CUDA_ARCH__)
   __trap();  // never launched: supported() requires the sm_90a code's device
 #endif
 }
 
-// [group * cin_g + c][co][kh][kw] -> per (group, phase, tap slot, M tile, channel block) an M x 64
-// tile, row m (output channel) 128 bytes holding 64 channels, its 16-byte units swizzled by m % 8
-// (what TMA's 128-byte swizzle would write, so one bulk copy stages it). Zero past the group's
-// channels, its output channels and the phase's taps.
+// [group * cin_g + c][co][kh][kw] -> per (group, phase, tap slot, M tile, channel block) a tile of
+// `rows` output channels, each a 128-byte row of channels whose 16-byte units are swizzled by
+// row % 8 (what TMA's 128-byte swizzle would write, so one bulk copy stages it); TF32-rounded for
+// float32. Zero past the group's channels, its output channels and the phase's taps.
 template <typename T>
 __global__ void pack_phase_weights_kernel(const T* __restrict__ weight, T* __restrict__ packed, ConvTransposeGeometry g,
                                           int rows, int m_tiles, int channel_blocks, int taps_w_max, int tap_slots) {
+  constexpr int kChannels = stage_channels<T>(), kUnit = 16 / int(sizeof(T));
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
-  const int64_t tile_elements = int64_t(rows) * kStageChannels;
+  const int64_t tile_elements = int64_t(rows) * kChannels;
   const int64_t phases = g.h.stride * g.w.stride;
   const int64_t total = g.groups * phases * tap_slots * m_tiles * channel_blocks * tile_elements;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    // i walks the packed buffer: within a tile, row m, 16-byte unit u (stored), element e.
+    // i walks the packed buffer: within a tile, row m, stored 16-byte unit, element e.
     const int within = static_cast<int>(i % tile_elements);
     int64_t rest = i / tile_elements;
     const int64_t block = rest % channel_blocks;
@@ -306,8 +401,8 @@ __global__ void pack_phase_weights_kernel(const T* __restrict__ weight, T* __res
     const int slot = static_cast<int>(rest % tap_slots);
     rest /= tap_slots;
     const int64_t phase = rest % phases, group = rest / phases;
-    const int m = within / kStageChannels, unit = (within % kStageChannels) / 8, e = within % 8;
-    const int64_t c = block * kStageChannels + (unit ^ (m % 8)) * 8 + e;
+    const int m = within / kChannels, unit = (within % kChannels) / kUnit, e = within % kUnit;
+    const int64_t c = block * kChannels + (unit ^ (m % 8)) * kUnit + e;
     const int64_t co = m_tile * rows + m;
     const PhaseTaps th = g.h.taps(phase / g.w.stride), tw = g.w.taps(phase % g.w.stride);
     const int j_h = slot / taps_w_max, j_w = slot % taps_w_max;
@@ -317,7 +412,10 @@ __global__ void pack_phase_weights_kernel(const T* __restrict__ weight, T* __res
       const int64_t kh = th.first_tap + j_h * th.tap_step, kw = tw.first_tap + j_w * tw.tap_step;
       v = weight[((group * cin_g + c) * cout_g + co) * g.h.kernel * g.w.kernel + kh * g.w.kernel + kw];
     }
-    packed[i] = v;
+    if constexpr (sizeof(T) == 4)
+      packed[i] = __uint_as_float(tensor_core::to_tf32(v));
+    else
+      packed[i] = v;
   }
 }
 
@@ -337,25 +435,46 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_tiled() {
 
 bool wide_tiles(const ConvTransposeGeometry& g) { return g.out_channels_per_group() <= 64; }
 
+// The tile's output channels and boxes for the call's dtype and width.
+struct TileShape {
+  int channels, boxes, element_bytes;
+};
+TileShape tile_shape(const ConvArgs& args) {
+  const bool wide = wide_tiles(args.geometry);
+  if (args.dtype == DType::Float32)
+    return wide ? TileShape{Tile<float, true>::channels, Tile<float, true>::boxes, 4}
+                : TileShape{Tile<float, false>::channels, Tile<float, false>::boxes, 4};
+  return wide ? TileShape{Tile<__half, true>::channels, Tile<__half, true>::boxes, 2}
+              : TileShape{Tile<__half, false>::channels, Tile<__half, false>::boxes, 2};
+}
+
 // The plan without the tensor map: false where the kernel does not apply.
 bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
   const ConvTransposeGeometry& g = args.geometry;
-  if (args.dtype != DType::BFloat16 && args.dtype != DType::Float16) return false;
+  if (args.dtype == DType::Float64 || (args.dtype == DType::Float32 && !args.allow_tf32)) return false;
   if (!wgmma_device() || encode_tiled() == nullptr) return false;
   if (g.h.dilation != 1 || g.w.dilation != 1 || g.h.kernel < g.h.stride || g.w.kernel < g.w.stride) return false;
+  const TileShape shape = tile_shape(args);
+  const int64_t channels = kRowBytes / shape.element_bytes;  // per stage
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   // Channel blocks past a group's channels would read the next group's (only the tensor's end
   // reads as zeros).
-  if (g.groups > 1 && cin_g % kStageChannels != 0) return false;
+  if (g.groups > 1 && cin_g % channels != 0) return false;
   // TMA: a 16-byte aligned base, unit stride along W, the other strides multiples of 16 bytes.
   const Strides4& xs = args.input_strides;
-  auto stride_ok = [](int64_t extent, int64_t stride) { return extent == 1 || (stride % 8 == 0 && stride < (int64_t(1) << 38)); };
+  const int64_t vector = 16 / shape.element_bytes;
+  auto stride_ok = [&](int64_t extent, int64_t stride) {
+    return extent == 1 || (stride % vector == 0 && stride < (int64_t(1) << 36));
+  };
   if (reinterpret_cast<uintptr_t>(args.input) % 16 != 0 || (g.w.in > 1 && xs.w != 1) || !stride_ok(g.h.in, xs.h) ||
       !stride_ok(g.in_channels, xs.c) || !stride_ok(g.batch, xs.n))
     return false;
+  // Boxes: bw x bh = 64 phase pixels, bw a power of two from 8 up to the phase row, its bytes
+  // within the swizzle's 128-byte span (64 16-bit or 32 float32 values).
   const int64_t q_h = g.h.max_phase_output_count(), q_w = g.w.max_phase_output_count();
+  const int max_box_w_log2 = shape.element_bytes == 4 ? 5 : 6;
   int box_w_log2 = 3;
-  while ((int64_t(1) << box_w_log2) < q_w && box_w_log2 < 6) ++box_w_log2;
+  while ((int64_t(1) << box_w_log2) < q_w && box_w_log2 < max_box_w_log2) ++box_w_log2;
   PhaseGemmArgs& p = *plan;
   p.conv = args;
   p.output_strides = output_strides(args);
@@ -363,19 +482,18 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
   p.box_h = kBoxPixels >> box_w_log2;
   const int64_t box_cols = ceil_div_nonneg(q_w, int64_t(1) << box_w_log2), box_rows = ceil_div_nonneg(q_h, p.box_h);
   const int64_t boxes = g.batch * box_rows * box_cols;
-  const bool wide = wide_tiles(g);
-  const int64_t tile_m = wide ? Tile<true>::M : Tile<false>::M, tile_boxes = wide ? Tile<true>::boxes : Tile<false>::boxes;
-  const int64_t m_tiles = ceil_div_nonneg(cout_g, tile_m), n_tiles = ceil_div_nonneg(boxes, tile_boxes);
+  const int64_t m_tiles = ceil_div_nonneg(cout_g, shape.channels), n_tiles = ceil_div_nonneg(boxes, shape.boxes);
   const PhaseTaps th = g.h.taps(0), tw = g.w.taps(0);  // phase 0 has the most taps (first tap 0)
   const int64_t tap_slots = th.tap_count * tw.tap_count;
   const int64_t ctas = m_tiles * n_tiles * g.h.stride * g.w.stride * g.groups;
-  // int coordinates and CTA indices; TMA's box corners are 32-bit.
-  if (ctas >= (int64_t(1) << 31) || boxes >= (int64_t(1) << 31) || g.in_channels >= (int64_t(1) << 31) ||
-      g.h.in >= (int64_t(1) << 30) || g.w.in >= (int64_t(1) << 30) || g.batch >= (int64_t(1) << 31))
+  // int box numbers, coordinates and CTA indices; TMA's box corners are 32-bit.
+  if (ctas >= (int64_t(1) << 31) || n_tiles * shape.boxes >= (int64_t(1) << 31) ||
+      g.in_channels >= (int64_t(1) << 31) || g.h.in >= (int64_t(1) << 30) || g.w.in >= (int64_t(1) << 30) ||
+      g.batch >= (int64_t(1) << 31))
     return false;
   p.m_tiles = static_cast<int>(m_tiles);
   p.n_tiles = static_cast<int>(n_tiles);
-  p.channel_blocks = static_cast<int>(ceil_div_nonneg(cin_g, kStageChannels));
+  p.channel_blocks = static_cast<int>(ceil_div_nonneg(cin_g, channels));
   p.taps_w_max = static_cast<int>(tw.tap_count);
   p.tap_slots = static_cast<int>(tap_slots);
   p.box_cols = static_cast<int>(box_cols);
@@ -384,25 +502,26 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
   return true;
 }
 
-int tile_rows(const ConvTransposeGeometry& g) { return wide_tiles(g) ? Tile<true>::M : Tile<false>::M; }
-
 size_t workspace_bytes(const PhaseGemmArgs& p) {
   const ConvTransposeGeometry& g = p.conv.geometry;
   return size_t(g.groups) * g.h.stride * g.w.stride * p.tap_slots * p.m_tiles * p.channel_blocks *
-         size_t(tile_rows(g)) * kRowBytes;
+         size_t(tile_shape(p.conv).channels) * kRowBytes;
 }
 
-// The input as a 4-D tensor (W, H, C, N), boxes of 64 pixels x 64 channels of one image.
+// The input as a 4-D tensor (W, H, C, N), boxes of 64 pixels x one row of channels of one image.
 cudaError_t encode_input_map(PhaseGemmArgs* p) {
   const ConvTransposeGeometry& g = p->conv.geometry;
   const Strides4& xs = p->conv.input_strides;
-  const CUtensorMapDataType type =
-      p->conv.dtype == DType::BFloat16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const CUtensorMapDataType type = p->conv.dtype == DType::Float32    ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+                                   : p->conv.dtype == DType::BFloat16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                                                      : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const int64_t element_bytes = tile_shape(p->conv).element_bytes;
   // Strides of extent-1 dimensions are never stepped; any multiple of 16 bytes stands in.
-  auto bytes = [](int64_t extent, int64_t stride) { return cuuint64_t(extent == 1 ? 16 : stride * 2); };
+  auto bytes = [&](int64_t extent, int64_t stride) { return cuuint64_t(extent == 1 ? 16 : stride * element_bytes); };
   const cuuint64_t dims[4] = {cuuint64_t(g.w.in), cuuint64_t(g.h.in), cuuint64_t(g.in_channels), cuuint64_t(g.batch)};
   const cuuint64_t strides[3] = {bytes(g.h.in, xs.h), bytes(g.in_channels, xs.c), bytes(g.batch, xs.n)};
-  const cuuint32_t box[4] = {cuuint32_t(1) << p->box_w_log2, cuuint32_t(p->box_h), cuuint32_t(kStageChannels), 1};
+  const cuuint32_t box[4] = {cuuint32_t(1) << p->box_w_log2, cuuint32_t(p->box_h),
+                             cuuint32_t(kRowBytes / element_bytes), 1};
   const cuuint32_t element_strides[4] = {1, 1, 1, 1};
   const CUresult r = encode_tiled()(&p->input_map, type, 4, const_cast<void*>(p->conv.input), dims, strides, box,
                                     element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
@@ -412,13 +531,14 @@ cudaError_t encode_input_map(PhaseGemmArgs* p) {
 
 template <typename T, bool kWide>
 cudaError_t launch_typed(PhaseGemmArgs& p, void* workspace, cudaStream_t stream) {
-  using S = Tile<kWide>;
+  using S = Tile<T, kWide>;
   const ConvTransposeGeometry& g = p.conv.geometry;
   const int64_t elements = int64_t(workspace_bytes(p) / sizeof(T));
   const unsigned pack_blocks = static_cast<unsigned>(std::min<int64_t>((elements + 255) / 256, 4096));
   pack_phase_weights_kernel<T><<<pack_blocks, 256, 0, stream>>>(static_cast<const T*>(p.conv.weight),
-                                                                static_cast<T*>(workspace), g, S::M, p.m_tiles,
-                                                                p.channel_blocks, p.taps_w_max, p.tap_slots);
+                                                                static_cast<T*>(workspace), g, S::channels,
+                                                                p.m_tiles, p.channel_blocks, p.taps_w_max,
+                                                                p.tap_slots);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
   p.packed = workspace;
@@ -455,8 +575,12 @@ cudaError_t launch_phase_gemm(const ConvArgs& args, void* workspace, cudaStream_
   if (!make_plan(args, &p)) return cudaErrorInvalidValue;
   const cudaError_t e = encode_input_map(&p);
   if (e != cudaSuccess) return e;
-  return args.dtype == DType::BFloat16 ? launch_dtype<__nv_bfloat16>(p, workspace, stream)
-                                       : launch_dtype<__half>(p, workspace, stream);
+  switch (args.dtype) {
+    case DType::Float32: return launch_dtype<float>(p, workspace, stream);
+    case DType::BFloat16: return launch_dtype<__nv_bfloat16>(p, workspace, stream);
+    case DType::Float16: return launch_dtype<__half>(p, workspace, stream);
+    default: return cudaErrorInvalidValue;
+  }
 }
 
 }  // namespace cuda

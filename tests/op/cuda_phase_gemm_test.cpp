@@ -1,11 +1,11 @@
-// The phase GEMM's geometry (op/cuda/wgmma_phase_gemm.cu: bf16/fp16, dilation 1, kernel >= stride,
-// a Hopper GPU, input rows TMA can tile): random sets from the general generator narrowed to it,
-// in both 16-bit types. They cover every stride of 1-4 with kernels up to 6 (phases with different
+// The phase GEMM's geometry (op/cuda/wgmma_phase_gemm.cu: TF32/bf16/fp16, dilation 1, kernel >=
+// stride, a Hopper GPU, input rows TMA can tile): random sets from the general generator narrowed
+// to it, in TF32 and both 16-bit types. They cover every stride of 1-4 with kernels up to 6 (phases with different
 // tap counts and output counts), padding and output_padding (boxes whose corners lie outside the
 // input, cropped phase rows), phase rows of 1 to 60 pixels (boxes 8 to 64 wide, several per row,
 // rows of small images stacked in one box), 1-130 input channels (channel blocks cut short, read
-// as zeros past the tensor) or two groups of 64, 1-160 output channels (standard tiles of 128 and
-// wide tiles of 64, cut short), 3-D inputs, bias. The op_cuda_phase_gemm CTest run pins the
+// as zeros past the tensor) or two groups of 64 (two 32-channel blocks in TF32), 1-160 output channels (standard tiles of 128 (TF32:
+// 256) and wide tiles of 64, cut short), 3-D inputs, bias. The op_cuda_phase_gemm CTest run pins the
 // kernel, so every set it supports goes through it there; the rest check the kernels they fall
 // back to. Also the DCGAN layers of the benchmark at fewer images, and a stride-1 layer whose 16
 // taps and 3 channel blocks wrap the stage ring many times.
@@ -52,8 +52,9 @@ constexpr int kSets = 80;
 
 }  // namespace
 
-CATCH_TEST_CASE("CUDA: phase GEMM geometry, 16-bit types", "[cuda][sweep]") {
+CATCH_TEST_CASE("CUDA: phase GEMM geometry, TF32 and 16-bit types", "[cuda][sweep]") {
   TCONV_REQUIRE_CUDA();
+  cuda_sweep_narrowed<PhaseGemmSets>({at::kFloat, true, "float32 TF32"}, 0x9A5E03, kSets, "phase-GEMM sets");
   cuda_sweep_narrowed<PhaseGemmSets>({at::kBFloat16, false, "bfloat16"}, 0x9A5E01, kSets, "phase-GEMM sets");
   cuda_sweep_narrowed<PhaseGemmSets>({at::kHalf, false, "float16"}, 0x9A5E02, kSets, "phase-GEMM sets");
 }
@@ -73,11 +74,13 @@ CATCH_TEST_CASE("CUDA: phase GEMM on the DCGAN layers and a long K", "[cuda]") {
     CATCH_INFO("DCGAN " << cin << " -> " << cout << ", " << size << " x " << size);
     dcgan.bias_layout = BiasLayout::None;
     check_layer(dcgan, at::kBFloat16, false);
+    check_layer(dcgan, at::kFloat, true);
     dcgan.bias_layout = BiasLayout::Contiguous;
     check_layer(dcgan, at::kBFloat16, false);
     check_layer(dcgan, at::kHalf, false);
+    check_layer(dcgan, at::kFloat, true);
   }
-  ArgSet long_k;  // 4x4 stride 1: 16 taps x 3 channel blocks = 48 stages per tile, 2 M tiles
+  ArgSet long_k;  // 4x4 stride 1: 16 taps x 3 (TF32: 5) channel blocks per tile, 2 M tiles (TF32: 1)
   long_k.batch = 3;
   long_k.in_channels_per_group = 150;
   long_k.out_channels_per_group = 200;
@@ -89,4 +92,5 @@ CATCH_TEST_CASE("CUDA: phase GEMM on the DCGAN layers and a long K", "[cuda]") {
   long_k.data_seed = 66;
   check_layer(long_k, at::kBFloat16, false);
   check_layer(long_k, at::kHalf, false);
+  check_layer(long_k, at::kFloat, true);
 }
