@@ -126,6 +126,25 @@ struct WindowStager {
     }
   }
 
+  // float32 for TF32 mma: rounds (as cvt.rna) the runs this thread copied into dst by copy_async,
+  // once they have landed (cp.async data is visible to its own thread after the wait).
+  __device__ __forceinline__ void round_own_runs_to_tf32(float* dst) const {
+#pragma unroll
+    for (int k = 0; k < kPlacesPerThread; ++k) {
+      if (kPlaces % kThreads != 0 && threadIdx.x + k * kThreads >= kPlaces) break;
+#pragma unroll
+      for (int c = 0; c < CHANNELS; ++c) {
+        float4* run = reinterpret_cast<float4*>(dst + c * Win::channel_stride + run_target[k]);
+        float4 q = *run;
+        q.x = __uint_as_float(tensor_core::to_tf32(q.x));
+        q.y = __uint_as_float(tensor_core::to_tf32(q.y));
+        q.z = __uint_as_float(tensor_core::to_tf32(q.z));
+        q.w = __uint_as_float(tensor_core::to_tf32(q.w));
+        *run = q;
+      }
+    }
+  }
+
   // Any strides: a warp copies whole window rows (lane l takes columns l, l + 32, ...), the row's
   // address and bounds warp-uniform; per batch of up to kBatchRows rows every load first, then every
   // store (one memory latency per batch; more rows held at once spilled in the 8-channel stages).
