@@ -21,7 +21,7 @@
 // stages' images by pack_stage_weights), and all 128 transpose the window from the input's layout
 // (any strides) into the stage through registers: TF32 rounding, 16-bit pairing, zeros outside
 // the input (the input channels per group must fill whole chunks: plan_for). The raw path
-// (produce_raw, session 13; TCONV_WGMMA_RAW, off by default until measured) instead copies
+// (produce_raw, session 13; since session 14 the default below 16 taps per phase) instead copies
 // aligned NCHW rows by cp.async and transposes them in shared memory. Warpgroups 0 and 1
 // consume: each owns two tile rows (two m64 x C accumulator sets), waits for a stage, issues one
 // wgmma per tap and row, and releases the stage once those wgmmas completed (one group stays in
@@ -734,15 +734,19 @@ DeviceFacts device_facts() {
   return facts[device];
 }
 
-// Measurement switch (session 13): TCONV_WGMMA_RAW=0 (the default until a GPU run has passed the
-// suite on it) keeps row bands on the register path, 1 moves 16-bit types to the raw path, 2
-// float32 too.
-bool raw_path_enabled(bool float32) {
-  static const int level = [] {
+// The raw path where it measured faster (session 14, run 1, H100, against the register path
+// pinned in the same run): 9 taps per phase (KernelBench 57: TF32 4.14 -> 3.45 ms, bf16 3.38 ->
+// 2.81), not 21 (KernelBench 65: TF32 1.28 -> 1.53, bf16 0.84 -> 0.95; 3x7 512 x 512 likewise):
+// with many taps per staged window the register producer keeps up, and the raw path's shared-memory
+// transpose competes with the consumers' wgmma reads. TCONV_WGMMA_RAW=0 turns it off, 1 forces it
+// for 16-bit types, 2 for float32 too (tests, measurements).
+bool raw_path_enabled(bool float32, int64_t taps_max) {
+  static const int forced = [] {
     const char* v = std::getenv("TCONV_WGMMA_RAW");
-    return v == nullptr ? 0 : std::atoi(v);
+    return v == nullptr || *v == 0 ? -1 : std::atoi(v);
   }();
-  return level >= (float32 ? 2 : 1);
+  if (forced >= 0) return forced >= (float32 ? 2 : 1);
+  return taps_max < 16;
 }
 
 // Shared memory for the stages: the opt-in maximum of compute capability 9.0 (227 KB) less the
@@ -847,7 +851,7 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
   // The raw path: row bands whose input rows are whole, 16-byte aligned runs.
   const uintptr_t input_address = reinterpret_cast<uintptr_t>(args.input);
-  pl.raw_rows = !pl.packed && raw_path_enabled(P == 1) && is.w == 1 && is.h % raw_vector == 0 &&
+  pl.raw_rows = !pl.packed && raw_path_enabled(P == 1, choice.taps_max) && is.w == 1 && is.h % raw_vector == 0 &&
                 is.c % raw_vector == 0 && is.n % raw_vector == 0 && g.w.in % raw_vector == 0 &&
                 input_address % 16 == 0 && choice.raw_pixels_max <= raw_vector * 128 * kRawRunsPerThread;
   const int64_t window_pixels = pl.raw_rows ? choice.raw_pixels_max : choice.window_max;
