@@ -15,22 +15,23 @@
 // can't shift by one 2-byte pixel; the image GEMM (wgmma_image_gemm.cu) avoided shifts with a
 // col2im in shared memory instead and lost bf16 to the implicit GEMM.
 //
-// Layouts. A box of bw x bh = 64 pixels (bw a power of two from 8 up to the phase row: a phase row,
-// or rows of a small image) by one 128-byte row of channels (64 16-bit, 32 float32) puts each
-// channel's 64 pixels in 128 (16-bit) or 256 bytes, and TMA's 128-byte swizzle permutes each row's
-// 16-byte units by the row's index. For 16-bit types that is wgmma's canonical swizzled N-major B
-// (8 channel rows per 1024-byte atom, the next 64 pixels one box, 8 KB, further on): D = output
-// channels x pixels, A the weights. TF32 has no N-major form, so there D = pixels x output
-// channels, the input is A, loaded from the swizzled box into registers (conflict-free: the XOR
-// spreads a warp's 4 channels x 8 pixels over all banks) and rounded, and the weights are B. The
-// weights are K-major, packed once per call per (group, phase, tap, M tile, channel block) in the
-// swizzled order: one bulk copy per stage.
+// Layouts, no swizzle. The tensor map lists the input's dimensions as (W, C, H, N), and TMA writes a
+// box in that order: a box of 8 columns x one stage's channels x 8 rows of the phase grid lands as
+// [row][channel][8 columns], 16 bytes per channel and row in 16-bit types: exactly the core
+// matrices (8 channels x 8 pixels, 128 contiguous bytes) of wgmma's N-major B, the next 8 channels
+// 128 bytes on and the next 8 pixels (the box's next row, then the next box) 1024. So for 16-bit
+// types D = output channels x pixels, A the weights. TF32 has no N-major form, so there D = pixels
+// x output channels and the input is A, loaded from the box into registers (a warp's 8 pixels x 4
+// channels fall in 32 banks) and rounded; the weights are B. The weights are K-major core matrices
+// (8 output channels x 16 bytes of input channels), packed once per call per (group, phase, tap, M
+// tile, channel block) as the stage's image: one bulk copy per stage. (Session 14's first version
+// used boxes of whole phase rows with the 128-byte swizzle; TMA faulted on them in run 1.)
 //
 // Tiles and pipeline. A CTA holds 3 warpgroups: a producer (one thread issues the copies) and two
 // consumers with 128 accumulators per thread (an m64n256 tile, or four m64n64 in wide TF32 tiles).
 // 16-bit: 128 output channels x 256 pixels (the consumers split the channels), TF32: 256 x 128 (they
 // split the pixels); layers with at most 64 output channels per group take wide tiles, 64 x 512.
-// Stages are one tap and one row of channels, 48 KB (wide: 72 KB), 4 (wide: 3) in a ring handed
+// Stages are one tap and 128 bytes of channels, 48 KB (wide: 72 KB), 4 (wide: 3) in a ring handed
 // over by mbarriers; one CTA per SM. The epilogue adds the bias and stores each accumulator to its
 // output pixel: every output element belongs to exactly one phase and tile, so it is written once
 // (kernel >= stride leaves no phase without taps).
@@ -56,9 +57,11 @@ namespace {
 
 using tensor_core::shared_address;
 
-constexpr int kRowBytes = 128;                  // one swizzled row: 64 16-bit or 32 float32 values
-constexpr int kBoxPixels = 64;                  // one TMA box: 64 phase pixels x one row of channels
-constexpr int kBoxBytes = kBoxPixels * kRowBytes;  // 8 KB
+constexpr int kStageKBytes = 128;               // K per stage: 64 16-bit or 32 float32 channels
+constexpr int kCoreBytes = 128;                 // a core matrix: 8 rows x 16 bytes
+constexpr int kBoxSide = 8;                     // one TMA box: 8 x 8 phase pixels x one stage's channels
+constexpr int kBoxPixels = kBoxSide * kBoxSide;
+constexpr int kBoxBytes = kBoxPixels * kStageKBytes;  // 8 KB
 constexpr int kThreads = 384;                   // producer warpgroup + two consumer warpgroups
 constexpr int kAccumulators = 128;              // per consumer thread: an m64n256 tile (or 4 x m64n64)
 // One CTA per SM: 168 registers per thread at launch; the producer gives most of its share to the
@@ -70,7 +73,7 @@ static_assert(2 * kConsumerRegisters + kProducerRegisters <= 3 * (65536 / kThrea
               "register split within the launch's share");
 
 // Input channels per stage: one 128-byte row.
-template <typename T> __host__ __device__ constexpr int stage_channels() { return kRowBytes / int(sizeof(T)); }
+template <typename T> __host__ __device__ constexpr int stage_channels() { return kStageKBytes / int(sizeof(T)); }
 
 // A CTA's tile: `channels` output channels (the weight tile's rows) x `boxes` boxes of 64 pixels.
 // 16-bit (wgmma's B is the input, N-major): standard 128 x 256 pixels, the consumers taking 64
@@ -81,42 +84,43 @@ template <typename T, bool kWide> struct Tile {
   static constexpr bool tf32 = sizeof(T) == 4;
   static constexpr int channels = kWide ? 64 : tf32 ? 256 : 128;
   static constexpr int boxes = kWide ? 8 : tf32 ? 2 : 4;
-  static constexpr int weight_bytes = channels * kRowBytes;
+  static constexpr int weight_bytes = channels * kStageKBytes;  // core matrices, see the pack
   static constexpr int stage_bytes = weight_bytes + boxes * kBoxBytes;
   static constexpr int stages = kWide ? 3 : 4;
-  // The ring, 1024-byte aligned (the swizzle's atom) inside the dynamic shared memory, then the
-  // barriers: full[s], empty[s].
-  static constexpr int shared_bytes = 1024 + stages * stage_bytes + 2 * stages * 8;
+  // The ring, 128-byte aligned inside the dynamic shared memory, then the barriers: full[s], empty[s].
+  static constexpr int shared_bytes = 128 + stages * stage_bytes + 2 * stages * 8;
 };
 static_assert(Tile<float, false>::shared_bytes <= 227 * 1024 && Tile<float, true>::shared_bytes <= 227 * 1024 &&
                   Tile<__half, false>::shared_bytes <= 227 * 1024 && Tile<__half, true>::shared_bytes <= 227 * 1024,
               "one CTA's shared memory");
 
 struct PhaseGemmArgs {
-  CUtensorMap input_map;     // 4-D (W, H, C, N) over the input, box (bw, bh, one row of channels, 1)
+  CUtensorMap input_map;     // 4-D (W, C, H, N) over the input, box (8, one stage's channels, 8, 1)
   ConvArgs conv;
   Strides4 output_strides;
   const void* packed;        // [group][phase][tap slot][M tile][channel block][channels x 128 bytes]
   int m_tiles, n_tiles, channel_blocks;
   int taps_w_max, tap_slots;  // tap slot = j_h * taps_w_max + j_w
-  // The phase pixel grid (max_phase_output_count per axis) in boxes of box_w x box_h pixels.
-  int box_w_log2, box_h;
-  int box_cols, box_rows;    // boxes per phase row band / per image
+  // The phase pixel grid (max_phase_output_count per axis) in boxes of 8 x 8 pixels.
+  int box_cols, box_rows;    // boxes per row of boxes / per image
 };
 
 #if defined(TCONV_WGMMA_DEVICE)
-__device__ __forceinline__ uint64_t swizzled_descriptor(uint32_t address, uint32_t leading, uint32_t stride) {
-  return wgmma::descriptor(address, leading, stride) | (uint64_t(1) << 62);  // layout type 1: 128-byte swizzle
+// Every operand tile here is made of core matrices (8 rows x 16 bytes, contiguous), K-adjacent
+// ones 128 bytes apart and M- or N-adjacent ones 1024: a k16 (16-bit) or k8 (TF32) step is two
+// core matrices along K.
+__device__ __forceinline__ uint64_t operand_descriptor(uint32_t tile, int k_step) {
+  return wgmma::descriptor(tile + 256 * k_step, kCoreBytes, 8 * kCoreBytes);
 }
 
 // One 4-D tiled TMA load into shared memory, completing its bytes on the barrier; coordinates
 // (innermost first) may lie outside the tensor, whose elements arrive as zeros.
-__device__ __forceinline__ void tma_load_4d(uint32_t destination, const CUtensorMap* map, int x, int y, int c, int n,
+__device__ __forceinline__ void tma_load_4d(uint32_t destination, const CUtensorMap* map, int x, int c, int y, int n,
                                             uint32_t barrier) {
   asm volatile(
       "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], "
       "[%6];\n" ::"r"(destination),
-      "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(c), "r"(n), "r"(barrier)
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(c), "r"(y), "r"(n), "r"(barrier)
       : "memory");
 }
 
@@ -141,15 +145,16 @@ __device__ __forceinline__ CtaPlace cta_place(const PhaseGemmArgs& p) {
   return c;
 }
 
-// Box b of the phase grid (boxes numbered image, box row, box column): its first phase pixel.
+// Box b of the phase grid (8 x 8 pixel blocks numbered image, block row, block column): its first
+// phase pixel. Box pixel q is row q / 8, column q % 8 of the block.
 struct BoxOrigin {
   int image, k_h, k_w;
 };
 __device__ __forceinline__ BoxOrigin box_origin(const PhaseGemmArgs& p, int box) {
   BoxOrigin o;
-  o.k_w = (box % p.box_cols) << p.box_w_log2;
+  o.k_w = (box % p.box_cols) * kBoxSide;
   box /= p.box_cols;
-  o.k_h = (box % p.box_rows) * p.box_h;
+  o.k_h = (box % p.box_rows) * kBoxSide;
   o.image = box / p.box_rows;
   return o;
 }
@@ -188,8 +193,8 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
 #pragma unroll
     for (int b = 0; b < S::boxes; ++b) {
       const BoxOrigin o = box_origin(p, c.n_tile * S::boxes + b);
-      tma_load_4d(stage + S::weight_bytes + b * kBoxBytes, &p.input_map, q0_w + o.k_w - j_w, q0_h + o.k_h - j_h,
-                  channel0 + block * stage_channels<T>(), o.image, full + 8 * s);
+      tma_load_4d(stage + S::weight_bytes + b * kBoxBytes, &p.input_map, q0_w + o.k_w - j_w,
+                  channel0 + block * stage_channels<T>(), q0_h + o.k_h - j_h, o.image, full + 8 * s);
     }
   }
 }
@@ -205,7 +210,7 @@ struct OutputWriter {
     const ConvTransposeGeometry& g = p.conv.geometry;
     const int64_t cout_g = g.out_channels_per_group();
     const BoxOrigin o = box_origin(p, box);
-    const int64_t k_h = o.k_h + (pixel >> p.box_w_log2), k_w = o.k_w + (pixel & ((1 << p.box_w_log2) - 1));
+    const int64_t k_h = o.k_h + pixel / kBoxSide, k_w = o.k_w + pixel % kBoxSide;
     if (co >= cout_g || o.image >= g.batch || k_h >= count_h || k_w >= count_w) return;
     const Strides4& os = p.output_strides;
     const int64_t channel = int64_t(c.group) * cout_g + co;
@@ -217,13 +222,13 @@ struct OutputWriter {
 };
 
 // 16-bit consumer w: D (output channels x pixels) += A (weights, K-major) x B (input, N-major),
-// m64n256k16 from the swizzled stage. Standard tiles: channels 64 w .. 64 w + 63, all 4 boxes;
+// m64n256k16 from the stage. Standard tiles: channels 64 w .. 64 w + 63, all 4 boxes;
 // wide: all 64 channels, boxes 4 w .. 4 w + 3.
 template <typename T, bool kWide>
 __device__ void consume_16bit(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty,
                               int w, int thread) {
   using S = Tile<T, kWide>;
-  const int weight_offset = kWide ? 0 : w * 64 * kRowBytes, box0 = kWide ? 4 * w : 0;
+  const int weight_offset = kWide ? 0 : w * 64 * kStageKBytes, box0 = kWide ? 4 * w : 0;
   float d[kAccumulators];
 #pragma unroll
   for (int i = 0; i < kAccumulators; ++i) d[i] = 0.0f;
@@ -237,10 +242,9 @@ __device__ void consume_16bit(const PhaseGemmArgs& p, const CtaPlace& c, uint32_
     wgmma::fence_operands(d);
 #pragma unroll
     for (int k = 0; k < stage_channels<T>() / 16; ++k)
-      // A: K-major rows of 128 bytes, 8-row atoms 1024 apart, a k16 step 32 bytes along the row.
-      // B: N-major, 8-channel atoms 1024 apart (stride), the next 64 pixels a box further (leading).
-      wgmma::mma_b_nmajor<T>(d, swizzled_descriptor(a + 32 * k, 16, 1024),
-                             swizzled_descriptor(b + 2048 * k, kBoxBytes, 1024));
+      // A: core matrices of 8 output channels x 8 input channels. B: core matrices of 8 input
+      // channels x 8 pixels (one box row), the next 8 pixels the box's next row (or the next box).
+      wgmma::mma_b_nmajor<T>(d, operand_descriptor(a, k), operand_descriptor(b, k));
     wgmma::commit();
     wgmma::fence_operands(d);
     // The previous stage's wgmmas are done once at most this one is pending: hand that stage back.
@@ -288,8 +292,9 @@ __device__ void consume_tf32(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t
     const int s = it % S::stages;
     mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
     const uint32_t stage = ring + s * S::stage_bytes;
-    // A fragments from the boxes (channel rows of 64 pixels, 256 bytes, as TMA's 128-byte swizzle
-    // wrote them), rounded to TF32: (pixel, channel 8 k + t), pixel + 8, channel + 4, both.
+    // A fragments from the boxes ([row][channel][column]: 8 rows of 32 channels of 8 pixels),
+    // rounded to TF32: (pixel, channel 8 k + t), pixel + 8, channel + 4, both. A warp's 8 pixels x
+    // 4 channels fall in 32 different banks.
     uint32_t a[R][kSteps][4];
 #pragma unroll
     for (int r = 0; r < R; ++r)
@@ -297,10 +302,11 @@ __device__ void consume_tf32(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t
       for (int k = 0; k < kSteps; ++k)
 #pragma unroll
         for (int q = 0; q < 4; ++q) {
-          const uint32_t linear = ((8 * k + channel + 4 * (q / 2)) * kBoxPixels + pixel + 8 * (q % 2)) * 4;
+          const int at = pixel + 8 * (q % 2);  // box pixel: row at / 8, column at % 8
+          const uint32_t offset =
+              (((at / kBoxSide) * stage_channels<float>() + 8 * k + channel + 4 * (q / 2)) * kBoxSide + at % kBoxSide) * 4;
           const uint32_t box = stage + S::weight_bytes + (R * w + r) * kBoxBytes;
-          a[r][k][q] = tensor_core::to_tf32(
-              __uint_as_float(tensor_core::ld_shared_u32(box + (linear ^ (((linear >> 7) & 7) << 4)))));
+          a[r][k][q] = tensor_core::to_tf32(__uint_as_float(tensor_core::ld_shared_u32(box + offset)));
         }
     wgmma::fence();
 #pragma unroll
@@ -309,9 +315,8 @@ __device__ void consume_tf32(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t
     for (int k = 0; k < kSteps; ++k)
 #pragma unroll
       for (int r = 0; r < R; ++r) {
-        // B: rows of 128 bytes (32 channels of one output channel), 8-row atoms 1024 apart, a k8
-        // step 32 bytes along the row.
-        const uint64_t b = swizzled_descriptor(stage + 32 * k, 16, 1024);
+        // B: core matrices of 8 output channels x 4 input channels.
+        const uint64_t b = operand_descriptor(stage, k);
         if constexpr (kWide)
           wgmma::tf32_n64_a_registers(d[r], a[r][k], b);
         else
@@ -350,9 +355,9 @@ template <typename T, bool kWide>
 __global__ void __launch_bounds__(kThreads, 1) phase_gemm_kernel(const __grid_constant__ PhaseGemmArgs p) {
 #if defined(TCONV_WGMMA_DEVICE)
   using S = Tile<T, kWide>;
-  extern __shared__ __align__(1024) uint8_t smem[];
+  extern __shared__ __align__(128) uint8_t smem[];
   const uint32_t base = shared_address(smem);
-  const uint32_t ring = (base + 1023) & ~uint32_t(1023);
+  const uint32_t ring = (base + 127) & ~uint32_t(127);
   const uint32_t full = ring + S::stages * S::stage_bytes, empty = full + 8 * S::stages;
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::stages; ++s) {
@@ -379,9 +384,10 @@ __global__ void __launch_bounds__(kThreads, 1) phase_gemm_kernel(const __grid_co
 }
 
 // [group * cin_g + c][co][kh][kw] -> per (group, phase, tap slot, M tile, channel block) a tile of
-// `rows` output channels, each a 128-byte row of channels whose 16-byte units are swizzled by
-// row % 8 (what TMA's 128-byte swizzle would write, so one bulk copy stages it); TF32-rounded for
-// float32. Zero past the group's channels, its output channels and the phase's taps.
+// `rows` output channels x one stage's input channels as core matrices (8 output channels x 16
+// bytes of input channels), K-adjacent ones 128 bytes apart, M-adjacent ones 1024: the stage's
+// image, so one bulk copy stages it; TF32-rounded for float32. Zero past the group's channels, its
+// output channels and the phase's taps.
 template <typename T>
 __global__ void pack_phase_weights_kernel(const T* __restrict__ weight, T* __restrict__ packed, ConvTransposeGeometry g,
                                           int rows, int m_tiles, int channel_blocks, int taps_w_max, int tap_slots) {
@@ -391,7 +397,7 @@ __global__ void pack_phase_weights_kernel(const T* __restrict__ weight, T* __res
   const int64_t phases = g.h.stride * g.w.stride;
   const int64_t total = g.groups * phases * tap_slots * m_tiles * channel_blocks * tile_elements;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    // i walks the packed buffer: within a tile, row m, stored 16-byte unit, element e.
+    // i walks the packed buffer: within a tile, [m / 8][k / kUnit][m % 8][k % kUnit].
     const int within = static_cast<int>(i % tile_elements);
     int64_t rest = i / tile_elements;
     const int64_t block = rest % channel_blocks;
@@ -401,8 +407,8 @@ __global__ void pack_phase_weights_kernel(const T* __restrict__ weight, T* __res
     const int slot = static_cast<int>(rest % tap_slots);
     rest /= tap_slots;
     const int64_t phase = rest % phases, group = rest / phases;
-    const int m = within / kChannels, unit = (within % kChannels) / kUnit, e = within % kUnit;
-    const int64_t c = block * kChannels + (unit ^ (m % 8)) * kUnit + e;
+    const int m = (within / (8 * kChannels)) * 8 + (within / kUnit) % 8;
+    const int64_t c = block * kChannels + ((within / (8 * kUnit)) % (kChannels / kUnit)) * kUnit + within % kUnit;
     const int64_t co = m_tile * rows + m;
     const PhaseTaps th = g.h.taps(phase / g.w.stride), tw = g.w.taps(phase % g.w.stride);
     const int j_h = slot / taps_w_max, j_w = slot % taps_w_max;
@@ -455,7 +461,7 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
   if (!wgmma_device() || encode_tiled() == nullptr) return false;
   if (g.h.dilation != 1 || g.w.dilation != 1 || g.h.kernel < g.h.stride || g.w.kernel < g.w.stride) return false;
   const TileShape shape = tile_shape(args);
-  const int64_t channels = kRowBytes / shape.element_bytes;  // per stage
+  const int64_t channels = kStageKBytes / shape.element_bytes;  // per stage
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   // Channel blocks past a group's channels would read the next group's (only the tensor's end
   // reads as zeros).
@@ -469,18 +475,12 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
   if (reinterpret_cast<uintptr_t>(args.input) % 16 != 0 || (g.w.in > 1 && xs.w != 1) || !stride_ok(g.h.in, xs.h) ||
       !stride_ok(g.in_channels, xs.c) || !stride_ok(g.batch, xs.n))
     return false;
-  // Boxes: bw x bh = 64 phase pixels, bw a power of two from 8 up to the phase row, its bytes
-  // within the swizzle's 128-byte span (64 16-bit or 32 float32 values).
+  // Boxes: 8 x 8 blocks of the phase's pixel grid.
   const int64_t q_h = g.h.max_phase_output_count(), q_w = g.w.max_phase_output_count();
-  const int max_box_w_log2 = shape.element_bytes == 4 ? 5 : 6;
-  int box_w_log2 = 3;
-  while ((int64_t(1) << box_w_log2) < q_w && box_w_log2 < max_box_w_log2) ++box_w_log2;
   PhaseGemmArgs& p = *plan;
   p.conv = args;
   p.output_strides = output_strides(args);
-  p.box_w_log2 = box_w_log2;
-  p.box_h = kBoxPixels >> box_w_log2;
-  const int64_t box_cols = ceil_div_nonneg(q_w, int64_t(1) << box_w_log2), box_rows = ceil_div_nonneg(q_h, p.box_h);
+  const int64_t box_cols = ceil_div_nonneg(q_w, kBoxSide), box_rows = ceil_div_nonneg(q_h, kBoxSide);
   const int64_t boxes = g.batch * box_rows * box_cols;
   const int64_t m_tiles = ceil_div_nonneg(cout_g, shape.channels), n_tiles = ceil_div_nonneg(boxes, shape.boxes);
   const PhaseTaps th = g.h.taps(0), tw = g.w.taps(0);  // phase 0 has the most taps (first tap 0)
@@ -505,10 +505,13 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
 size_t workspace_bytes(const PhaseGemmArgs& p) {
   const ConvTransposeGeometry& g = p.conv.geometry;
   return size_t(g.groups) * g.h.stride * g.w.stride * p.tap_slots * p.m_tiles * p.channel_blocks *
-         size_t(tile_shape(p.conv).channels) * kRowBytes;
+         size_t(tile_shape(p.conv).channels) * kStageKBytes;
 }
 
-// The input as a 4-D tensor (W, H, C, N), boxes of 64 pixels x one row of channels of one image.
+// The input as a 4-D tensor (W, C, H, N): TMA writes a box in that order, so a box of 8 columns x
+// one stage's channels x 8 rows lands as [row][channel][8 columns], 16 bytes (TF32: 32) per
+// channel and row: for 16-bit types the core matrices (8 channels x 8 pixels) of wgmma's N-major
+// B. No swizzle.
 cudaError_t encode_input_map(PhaseGemmArgs* p) {
   const ConvTransposeGeometry& g = p->conv.geometry;
   const Strides4& xs = p->conv.input_strides;
@@ -518,13 +521,12 @@ cudaError_t encode_input_map(PhaseGemmArgs* p) {
   const int64_t element_bytes = tile_shape(p->conv).element_bytes;
   // Strides of extent-1 dimensions are never stepped; any multiple of 16 bytes stands in.
   auto bytes = [&](int64_t extent, int64_t stride) { return cuuint64_t(extent == 1 ? 16 : stride * element_bytes); };
-  const cuuint64_t dims[4] = {cuuint64_t(g.w.in), cuuint64_t(g.h.in), cuuint64_t(g.in_channels), cuuint64_t(g.batch)};
-  const cuuint64_t strides[3] = {bytes(g.h.in, xs.h), bytes(g.in_channels, xs.c), bytes(g.batch, xs.n)};
-  const cuuint32_t box[4] = {cuuint32_t(1) << p->box_w_log2, cuuint32_t(p->box_h),
-                             cuuint32_t(kRowBytes / element_bytes), 1};
+  const cuuint64_t dims[4] = {cuuint64_t(g.w.in), cuuint64_t(g.in_channels), cuuint64_t(g.h.in), cuuint64_t(g.batch)};
+  const cuuint64_t strides[3] = {bytes(g.in_channels, xs.c), bytes(g.h.in, xs.h), bytes(g.batch, xs.n)};
+  const cuuint32_t box[4] = {kBoxSide, cuuint32_t(kStageKBytes / element_bytes), kBoxSide, 1};
   const cuuint32_t element_strides[4] = {1, 1, 1, 1};
   const CUresult r = encode_tiled()(&p->input_map, type, 4, const_cast<void*>(p->conv.input), dims, strides, box,
-                                    element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                    element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
                                     CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   return r == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidValue;
 }
