@@ -1,14 +1,14 @@
 // The phase GEMM's geometry (op/cuda/wgmma_phase_gemm.cu: TF32/bf16/fp16, dilation 1, kernel >=
 // stride, a Hopper GPU, input rows TMA can tile): random sets from the general generator narrowed
-// to it, in TF32 and both 16-bit types. They cover every stride of 1-4 with kernels up to 6 (phases with different
-// tap counts and output counts), padding and output_padding (boxes whose corners lie outside the
-// input, cropped phase rows), phase rows of 1 to 60 pixels (boxes 8 to 64 wide, several per row,
-// rows of small images stacked in one box), 1-130 input channels (channel blocks cut short, read
-// as zeros past the tensor) or two groups of 64 (two 32-channel blocks in TF32), 1-160 output channels (standard tiles of 128 (TF32:
-// 256) and wide tiles of 64, cut short), 3-D inputs, bias. The op_cuda_phase_gemm CTest run pins the
-// kernel, so every set it supports goes through it there; the rest check the kernels they fall
-// back to. Also the DCGAN layers of the benchmark at fewer images, and a stride-1 layer whose 16
-// taps and 3 channel blocks wrap the stage ring many times.
+// to it, in TF32 and both 16-bit types. They cover every stride of 1-4 with kernels up to 6
+// (phases with different tap counts and output counts), padding and output_padding (boxes whose
+// corners lie outside the input, cropped phase rows), phase grids of 1 to 60 pixels a side (8 x 8
+// boxes, several per row, cut at the grid's edges), 1-130 input channels (channel blocks cut
+// short, read as zeros past the tensor) or two groups of 64 (two 32-channel blocks in TF32), 1-160
+// output channels (tiles of 128 (TF32: 256) and wide tiles of 64, cut short), 3-D inputs, bias.
+// The op_cuda_phase_gemm CTest run pins the kernel, so every set it supports goes through it
+// there; the rest check the kernels they fall back to. Also the DCGAN layers of the benchmark at
+// fewer images, and a stride-1 layer whose 16 taps and 3 channel blocks wrap the stage ring.
 #include <tuple>
 
 #include "cuda_test_support.h"
