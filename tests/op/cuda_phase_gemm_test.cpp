@@ -7,10 +7,8 @@
 // short, read as zeros past the tensor) or two groups of 64 (two 32-channel blocks in TF32), 1-160
 // output channels (tiles of 128 (TF32: 256) and wide tiles of 64, cut short), 3-D inputs, bias.
 // The op_cuda_phase_gemm CTest run pins the kernel, so every set it supports goes through it
-// there; the rest check the kernels they fall back to. Also the DCGAN layers of the benchmark at
-// fewer images, and a stride-1 layer whose 16 taps and 3 channel blocks wrap the stage ring.
-#include <tuple>
-
+// there; the rest check the kernels they fall back to. Also a stride-1 layer whose 16 taps and 3
+// channel blocks wrap the stage ring.
 #include "cuda_test_support.h"
 
 using namespace tconv_test;
@@ -59,27 +57,10 @@ CATCH_TEST_CASE("CUDA: phase GEMM geometry, TF32 and 16-bit types", "[cuda][swee
   cuda_sweep_narrowed<PhaseGemmSets>({at::kHalf, false, "float16"}, 0x9A5E02, kSets, "phase-GEMM sets");
 }
 
-CATCH_TEST_CASE("CUDA: phase GEMM on the DCGAN layers and a long K", "[cuda]") {
+// The DCGAN layers themselves: cuda_image_gemm_test.cpp's DCGAN case, which the op_cuda_phase_gemm
+// run also sends through this kernel.
+CATCH_TEST_CASE("CUDA: phase GEMM on a long K", "[cuda]") {
   TCONV_REQUIRE_CUDA();
-  ArgSet dcgan;  // the benchmark's 512 -> 256 on 8 x 8 and 128 -> 64 on 32 x 32, fewer images
-  dcgan.batch = 5;
-  dcgan.kernel_h = dcgan.kernel_w = 4;
-  dcgan.stride = {2, 2};
-  dcgan.padding = {1, 1};
-  dcgan.data_seed = 65;
-  for (const auto& [cin, cout, size] : {std::tuple<int64_t, int64_t, int64_t>{512, 256, 8}, {128, 64, 32}}) {
-    dcgan.in_channels_per_group = cin;
-    dcgan.out_channels_per_group = cout;
-    dcgan.in_h = dcgan.in_w = size;
-    CATCH_INFO("DCGAN " << cin << " -> " << cout << ", " << size << " x " << size);
-    dcgan.bias_layout = BiasLayout::None;
-    check_layer(dcgan, at::kBFloat16, false);
-    check_layer(dcgan, at::kFloat, true);
-    dcgan.bias_layout = BiasLayout::Contiguous;
-    check_layer(dcgan, at::kBFloat16, false);
-    check_layer(dcgan, at::kHalf, false);
-    check_layer(dcgan, at::kFloat, true);
-  }
   ArgSet long_k;  // 4x4 stride 1: 16 taps x 3 (TF32: 5) channel blocks per tile, 2 M tiles (TF32: 1)
   long_k.batch = 3;
   long_k.in_channels_per_group = 150;
