@@ -43,7 +43,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <mutex>
 
 #include "element.cuh"
 #include "launch.h"
@@ -123,7 +122,6 @@ __device__ __forceinline__ void tma_load_4d(uint32_t destination, const CUtensor
       "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(c), "r"(y), "r"(n), "r"(barrier)
       : "memory");
 }
-
 
 // A CTA's place: M tile fastest (the CTAs that share an input tile run together), then N tile,
 // phase, group.
