@@ -170,7 +170,8 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   const ConvTransposeGeometry& g = p.conv.geometry;
   const int taps_w = static_cast<int>(g.w.taps(c.phase_w).tap_count);
   // The phase's q index of its pixel k is first_q + k, and tap j reads input index q - j.
-  const int q0_h = static_cast<int>(g.h.phase_first_q(c.phase_h)), q0_w = static_cast<int>(g.w.phase_first_q(c.phase_w));
+  const int q0_h = static_cast<int>(g.h.phase_first_q(c.phase_h));
+  const int q0_w = static_cast<int>(g.w.phase_first_q(c.phase_w));
   const int phase = c.phase_h * static_cast<int>(g.w.stride) + c.phase_w;
   const uint8_t* weights = static_cast<const uint8_t*>(p.packed) +
                            (int64_t(c.group) * g.h.stride * g.w.stride + phase) * p.tap_slots * p.m_tiles *
@@ -301,8 +302,8 @@ __device__ void consume_tf32(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t
 #pragma unroll
         for (int q = 0; q < 4; ++q) {
           const int at = pixel + 8 * (q % 2);  // box pixel: row at / 8, column at % 8
-          const uint32_t offset =
-              (((at / kBoxSide) * stage_channels<float>() + 8 * k + channel + 4 * (q / 2)) * kBoxSide + at % kBoxSide) * 4;
+          const int row_channel = (at / kBoxSide) * stage_channels<float>() + 8 * k + channel + 4 * (q / 2);
+          const uint32_t offset = (row_channel * kBoxSide + at % kBoxSide) * 4;
           const uint32_t box = stage + S::weight_bytes + (R * w + r) * kBoxBytes;
           a[r][k][q] = tensor_core::to_tf32(__uint_as_float(tensor_core::ld_shared_u32(box + offset)));
         }
