@@ -46,6 +46,7 @@
 
 #include "element.cuh"
 #include "launch.h"
+#include "phase_gemm_plan.h"
 #include "shared_memory_limit.cuh"
 #include "tensor_core.cuh"
 #include "wgmma.cuh"
@@ -54,13 +55,14 @@ namespace tconv {
 namespace cuda {
 namespace {
 
+using phase_gemm::BoxOrigin;
+using phase_gemm::kBoxPixels;
+using phase_gemm::kBoxSide;
 using tensor_core::shared_address;
 
 constexpr int kStageKBytes = 128;               // K per stage: 64 16-bit or 32 float32 channels
 constexpr int kCoreBytes = 128;                 // a core matrix: 8 rows x 16 bytes
-constexpr int kBoxSide = 8;                     // one TMA box: 8 x 8 phase pixels x one stage's channels
-constexpr int kBoxPixels = kBoxSide * kBoxSide;
-constexpr int kBoxBytes = kBoxPixels * kStageKBytes;  // 8 KB
+constexpr int kBoxBytes = kBoxPixels * kStageKBytes;  // a TMA box: 8 x 8 pixels x one stage's channels
 constexpr int kThreads = 384;                   // producer warpgroup + two consumer warpgroups
 constexpr int kAccumulators = 128;              // per consumer thread: an m64n256 tile (or 4 x m64n64)
 // One CTA per SM: 168 registers per thread at launch; the producer gives most of its share to the
@@ -100,8 +102,7 @@ struct PhaseGemmArgs {
   const void* packed;        // [group][phase][tap slot][M tile][channel block][channels x 128 bytes]
   int m_tiles, n_tiles, channel_blocks;
   int taps_w_max, tap_slots;  // tap slot = j_h * taps_w_max + j_w
-  // The phase pixel grid (max_phase_output_count per axis) in boxes of 8 x 8 pixels.
-  int box_cols, box_rows;    // boxes per row of boxes / per image
+  phase_gemm::BoxGrid boxes;  // the phase pixel grids in 8 x 8 boxes (phase_gemm_plan.h)
 };
 
 #if defined(TCONV_WGMMA_DEVICE)
@@ -143,20 +144,6 @@ __device__ __forceinline__ CtaPlace cta_place(const PhaseGemmArgs& p) {
   return c;
 }
 
-// Box b of the phase grid (8 x 8 pixel blocks numbered image, block row, block column): its first
-// phase pixel. Box pixel q is row q / 8, column q % 8 of the block.
-struct BoxOrigin {
-  int image, k_h, k_w;
-};
-__device__ __forceinline__ BoxOrigin box_origin(const PhaseGemmArgs& p, int box) {
-  BoxOrigin o;
-  o.k_w = (box % p.box_cols) * kBoxSide;
-  box /= p.box_cols;
-  o.k_h = (box % p.box_rows) * kBoxSide;
-  o.image = box / p.box_rows;
-  return o;
-}
-
 __device__ __forceinline__ int stage_count(const PhaseGemmArgs& p, const CtaPlace& c) {
   const ConvTransposeGeometry& g = p.conv.geometry;
   return static_cast<int>(g.h.taps(c.phase_h).tap_count * g.w.taps(c.phase_w).tap_count) * p.channel_blocks;
@@ -168,10 +155,9 @@ template <typename T, bool kWide>
 __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty) {
   using S = Tile<T, kWide>;
   const ConvTransposeGeometry& g = p.conv.geometry;
-  const int taps_w = static_cast<int>(g.w.taps(c.phase_w).tap_count);
-  // The phase's q index of its pixel k is first_q + k, and tap j reads input index q - j.
-  const int q0_h = static_cast<int>(g.h.phase_first_q(c.phase_h));
-  const int q0_w = static_cast<int>(g.w.phase_first_q(c.phase_w));
+  const phase_gemm::PhaseAxis axis_h = phase_gemm::phase_axis(g.h, c.phase_h);
+  const phase_gemm::PhaseAxis axis_w = phase_gemm::phase_axis(g.w, c.phase_w);
+  const int taps_w = axis_w.tap_count;
   const int phase = c.phase_h * static_cast<int>(g.w.stride) + c.phase_w;
   const uint8_t* weights = static_cast<const uint8_t*>(p.packed) +
                            (int64_t(c.group) * g.h.stride * g.w.stride + phase) * p.tap_slots * p.m_tiles *
@@ -191,9 +177,9 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
         S::weight_bytes, full + 8 * s);
 #pragma unroll
     for (int b = 0; b < S::boxes; ++b) {
-      const BoxOrigin o = box_origin(p, c.n_tile * S::boxes + b);
-      tma_load_4d(stage + S::weight_bytes + b * kBoxBytes, &p.input_map, q0_w + o.k_w - j_w,
-                  channel0 + block * stage_channels<T>(), q0_h + o.k_h - j_h, o.image, full + 8 * s);
+      const BoxOrigin o = phase_gemm::box_origin(p.boxes, c.n_tile * S::boxes + b);
+      tma_load_4d(stage + S::weight_bytes + b * kBoxBytes, &p.input_map, axis_w.input_corner(o.k_w, j_w),
+                  channel0 + block * stage_channels<T>(), axis_h.input_corner(o.k_h, j_h), o.image, full + 8 * s);
     }
   }
 }
@@ -208,7 +194,7 @@ struct OutputWriter {
   __device__ __forceinline__ void store(int64_t co, int box, int pixel, float v) const {
     const ConvTransposeGeometry& g = p.conv.geometry;
     const int64_t cout_g = g.out_channels_per_group();
-    const BoxOrigin o = box_origin(p, box);
+    const BoxOrigin o = phase_gemm::box_origin(p.boxes, box);
     const int64_t k_h = o.k_h + pixel / kBoxSide, k_w = o.k_w + pixel % kBoxSide;
     if (co >= cout_g || o.image >= g.batch || k_h >= count_h || k_w >= count_w) return;
     const Strides4& os = p.output_strides;
@@ -409,13 +395,14 @@ __global__ void pack_phase_weights_kernel(const T* __restrict__ weight, T* __res
     const int m = (within / (8 * kChannels)) * 8 + (within / kUnit) % 8;
     const int64_t c = block * kChannels + ((within / (8 * kUnit)) % (kChannels / kUnit)) * kUnit + within % kUnit;
     const int64_t co = m_tile * rows + m;
-    const PhaseTaps th = g.h.taps(phase / g.w.stride), tw = g.w.taps(phase % g.w.stride);
+    const phase_gemm::PhaseAxis axis_h = phase_gemm::phase_axis(g.h, phase / g.w.stride);
+    const phase_gemm::PhaseAxis axis_w = phase_gemm::phase_axis(g.w, phase % g.w.stride);
     const int j_h = slot / taps_w_max, j_w = slot % taps_w_max;
-    const bool inside = c < cin_g && co < cout_g && j_h < th.tap_count && j_w < tw.tap_count;
+    const bool inside = c < cin_g && co < cout_g && j_h < axis_h.tap_count && j_w < axis_w.tap_count;
     T v = from_acc<T>(0.0f);
     if (inside) {
-      const int64_t kh = th.first_tap + j_h * th.tap_step, kw = tw.first_tap + j_w * tw.tap_step;
-      v = weight[((group * cin_g + c) * cout_g + co) * g.h.kernel * g.w.kernel + kh * g.w.kernel + kw];
+      const int64_t tap = int64_t(axis_h.kernel_index(j_h)) * g.w.kernel + axis_w.kernel_index(j_w);
+      v = weight[((group * cin_g + c) * cout_g + co) * g.h.kernel * g.w.kernel + tap];
     }
     if constexpr (sizeof(T) == 4)
       packed[i] = __uint_as_float(tensor_core::to_tf32(v));
@@ -458,7 +445,7 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
   const ConvTransposeGeometry& g = args.geometry;
   if (args.dtype == DType::Float64 || (args.dtype == DType::Float32 && !args.allow_tf32)) return false;
   if (!wgmma_device() || encode_tiled() == nullptr) return false;
-  if (g.h.dilation != 1 || g.w.dilation != 1 || g.h.kernel < g.h.stride || g.w.kernel < g.w.stride) return false;
+  if (!phase_gemm::axis_supported(g.h) || !phase_gemm::axis_supported(g.w)) return false;
   const TileShape shape = tile_shape(args);
   const int64_t channels = kStageKBytes / shape.element_bytes;  // per stage
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
@@ -474,13 +461,14 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
   if (reinterpret_cast<uintptr_t>(args.input) % 16 != 0 || (g.w.in > 1 && xs.w != 1) || !stride_ok(g.h.in, xs.h) ||
       !stride_ok(g.in_channels, xs.c) || !stride_ok(g.batch, xs.n))
     return false;
-  // Boxes: 8 x 8 blocks of the phase's pixel grid.
-  const int64_t q_h = g.h.max_phase_output_count(), q_w = g.w.max_phase_output_count();
   PhaseGemmArgs& p = *plan;
   p.conv = args;
   p.output_strides = output_strides(args);
-  const int64_t box_cols = ceil_div_nonneg(q_w, kBoxSide), box_rows = ceil_div_nonneg(q_h, kBoxSide);
-  const int64_t boxes = g.batch * box_rows * box_cols;
+  if (ceil_div_nonneg(g.h.max_phase_output_count(), kBoxSide) >= (int64_t(1) << 30) ||
+      ceil_div_nonneg(g.w.max_phase_output_count(), kBoxSide) >= (int64_t(1) << 30))
+    return false;
+  p.boxes = phase_gemm::box_grid(g);
+  const int64_t boxes = g.batch * p.boxes.rows * int64_t(p.boxes.cols);
   const int64_t m_tiles = ceil_div_nonneg(cout_g, shape.channels), n_tiles = ceil_div_nonneg(boxes, shape.boxes);
   const PhaseTaps th = g.h.taps(0), tw = g.w.taps(0);  // phase 0 has the most taps (first tap 0)
   const int64_t tap_slots = th.tap_count * tw.tap_count;
@@ -495,8 +483,6 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
   p.channel_blocks = static_cast<int>(ceil_div_nonneg(cin_g, channels));
   p.taps_w_max = static_cast<int>(tw.tap_count);
   p.tap_slots = static_cast<int>(tap_slots);
-  p.box_cols = static_cast<int>(box_cols);
-  p.box_rows = static_cast<int>(box_rows);
   p.packed = nullptr;
   return true;
 }

@@ -1,0 +1,71 @@
+// The phase GEMM's geometry (wgmma_phase_gemm.cu): how a phase's pixel grid is cut into TMA boxes,
+// which input rows and columns a tap's box reads, and which kernel tap it multiplies. Plain C++
+// shared by the kernel and the host test tests/cuda_plan/phase_gemm_plan_test.cpp, which walks it
+// against a brute-force transposed convolution (no GPU needed).
+//
+// Per axis (geometry.h): output index o = q s + r - p for phase r and q = first_q(r) + k, k the
+// phase pixel; tap j of the phase is kernel index first_tap + j tap_step and reads input index
+// q - input_offset - j input_step. A box is 8 x 8 consecutive phase pixels (k_h, k_w) of one image,
+// so for tap (j_h, j_w) it is the input block whose corner is that formula at the box's first pixel,
+// read whole (TMA zero-fills what lies outside the input).
+#pragma once
+
+#include <cstdint>
+
+#include "../geometry.h"
+
+namespace tconv {
+namespace cuda {
+namespace phase_gemm {
+
+constexpr int kBoxSide = 8;
+constexpr int kBoxPixels = kBoxSide * kBoxSide;
+
+// Every phase's pixel grid fits max_phase_output_count per axis; boxes tile that extent, the last
+// row and column of boxes cut by the grid's edge (their pixels past it are computed, not stored).
+struct BoxGrid {
+  int cols = 0, rows = 0;  // boxes per row of boxes, rows of boxes per image
+};
+inline BoxGrid box_grid(const ConvTransposeGeometry& g) {
+  return BoxGrid{static_cast<int>(ceil_div_nonneg(g.w.max_phase_output_count(), kBoxSide)),
+                 static_cast<int>(ceil_div_nonneg(g.h.max_phase_output_count(), kBoxSide))};
+}
+
+// Box b (numbered image, box row, box column): its image and first phase pixel.
+struct BoxOrigin {
+  int image, k_h, k_w;
+};
+TCONV_HOST_DEVICE BoxOrigin box_origin(const BoxGrid& grid, int box) {
+  BoxOrigin o;
+  o.k_w = (box % grid.cols) * kBoxSide;
+  box /= grid.cols;
+  o.k_h = (box % grid.rows) * kBoxSide;
+  o.image = box / grid.rows;
+  return o;
+}
+
+// One phase r on one axis, as the kernel's loops use it (32-bit: the plan keeps extents below 2^30).
+struct PhaseAxis {
+  int origin;       // first_q(r) - input_offset: the input index phase pixel 0 reads through tap 0
+  int input_step;   // 1 with dilation 1
+  int first_tap, tap_step, tap_count;
+
+  // The input index that phase pixel k0 (a box's first) reads through tap j: the box's corner on
+  // this axis (its pixel k0 + i reads corner + i).
+  TCONV_HOST_DEVICE int input_corner(int k0, int j) const { return origin + k0 - j * input_step; }
+  // The kernel index of tap j.
+  TCONV_HOST_DEVICE int kernel_index(int j) const { return first_tap + j * tap_step; }
+};
+TCONV_HOST_DEVICE PhaseAxis phase_axis(const AxisGeometry& a, int64_t phase) {
+  const PhaseTaps t = a.taps(phase);
+  return PhaseAxis{static_cast<int>(a.phase_first_q(phase) - t.input_offset), static_cast<int>(t.input_step),
+                   static_cast<int>(t.first_tap), static_cast<int>(t.tap_step), static_cast<int>(t.tap_count)};
+}
+
+// The axes the kernel handles: dilation 1 (a box's pixels read consecutive input pixels) and kernel
+// >= stride (every phase has taps, so every output is written by its phase's GEMM).
+TCONV_HOST_DEVICE bool axis_supported(const AxisGeometry& a) { return a.dilation == 1 && a.kernel >= a.stride; }
+
+}  // namespace phase_gemm
+}  // namespace cuda
+}  // namespace tconv
