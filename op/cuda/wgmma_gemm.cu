@@ -851,8 +851,8 @@ WgmmaPlan plan_for(const ConvArgs& args, WgmmaLayout layout) {
   pl.cout_padded = (cout_g + kBM - 1) / kBM * kBM;
   // The raw path: row bands whose input rows are whole, 16-byte aligned runs.
   const uintptr_t input_address = reinterpret_cast<uintptr_t>(args.input);
-  pl.raw_rows = !pl.packed && raw_path_enabled(P == 1, choice.taps_max) && is.w == 1 && is.h % raw_vector == 0 &&
-                is.c % raw_vector == 0 && is.n % raw_vector == 0 && g.w.in % raw_vector == 0 &&
+  pl.raw_rows = !pl.packed && raw_path_enabled(P == 1, choice.taps_max) && is.w == 1 &&
+                is.h % raw_vector == 0 && is.c % raw_vector == 0 && is.n % raw_vector == 0 && g.w.in % raw_vector == 0 &&
                 input_address % 16 == 0 && choice.raw_pixels_max <= raw_vector * 128 * kRawRunsPerThread;
   const int64_t window_pixels = pl.raw_rows ? choice.raw_pixels_max : choice.window_max;
   pl.group_bytes = static_cast<uint32_t>((window_pixels + 7) / 8 * 8 * 16);
