@@ -17,22 +17,10 @@
 #include <vector>
 
 #include "phase_gemm_plan.h"
+#include "plan_check.h"
 
 using namespace tconv;
 using namespace tconv::cuda::phase_gemm;
-
-static long g_checks = 0, g_failures = 0;
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    ++g_checks;                                                       \
-    if (!(cond)) {                                                    \
-      if (++g_failures <= 20) {                                       \
-        std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
-        std::printf(__VA_ARGS__);                                     \
-        std::printf("\n");                                            \
-      }                                                               \
-    }                                                                 \
-  } while (0)
 
 struct Layer {
   ConvTransposeGeometry g;
