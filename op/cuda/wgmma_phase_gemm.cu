@@ -184,25 +184,40 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   }
 }
 
-// The epilogue's store of one accumulator: output channel `co` of the group (skipped past the
-// group's channels), box pixel `pixel` of box `box` (skipped outside the phase and the batch).
+// The epilogue's addressing, split so that each part is found once per pixel or per channel and
+// shared by the accumulators that have it in common: an output pixel's offset (channel excluded;
+// -1 outside the phase and the batch) and an output channel's offset and bias (offset -1 past the
+// group's channels).
+struct OutputChannel {
+  int64_t offset;
+  float bias;
+};
 struct OutputWriter {
   const PhaseGemmArgs& p;
   const CtaPlace& c;
   int64_t count_h, count_w;
-  template <typename T>
-  __device__ __forceinline__ void store(int64_t co, int box, int pixel, float v) const {
+
+  __device__ __forceinline__ int64_t pixel_offset(int box, int pixel) const {
     const ConvTransposeGeometry& g = p.conv.geometry;
-    const int64_t cout_g = g.out_channels_per_group();
     const BoxOrigin o = phase_gemm::box_origin(p.boxes, box);
     const int64_t k_h = o.k_h + pixel / kBoxSide, k_w = o.k_w + pixel % kBoxSide;
-    if (co >= cout_g || o.image >= g.batch || k_h >= count_h || k_w >= count_w) return;
+    if (o.image >= g.batch || k_h >= count_h || k_w >= count_w) return -1;
     const Strides4& os = p.output_strides;
+    return o.image * os.n + g.h.phase_output_index(c.phase_h, k_h) * os.h +
+           g.w.phase_output_index(c.phase_w, k_w) * os.w;
+  }
+  template <typename T>
+  __device__ __forceinline__ OutputChannel channel(int64_t co) const {
+    const int64_t cout_g = p.conv.geometry.out_channels_per_group();
+    if (co >= cout_g) return OutputChannel{-1, 0.0f};
     const int64_t channel = int64_t(c.group) * cout_g + co;
     const T* bias = static_cast<const T*>(p.conv.bias);
-    if (bias != nullptr) v += to_acc(load_readonly(bias + channel));
-    static_cast<T*>(p.conv.output)[o.image * os.n + channel * os.c + g.h.phase_output_index(c.phase_h, k_h) * os.h +
-                                   g.w.phase_output_index(c.phase_w, k_w) * os.w] = from_acc<T>(v);
+    return OutputChannel{channel * p.output_strides.c, bias != nullptr ? to_acc(load_readonly(bias + channel)) : 0.0f};
+  }
+  template <typename T>
+  __device__ __forceinline__ void store(const OutputChannel& channel, int64_t pixel, float v) const {
+    if (channel.offset >= 0 && pixel >= 0)
+      static_cast<T*>(p.conv.output)[pixel + channel.offset] = from_acc<T>(v + channel.bias);
   }
 };
 
@@ -246,14 +261,15 @@ __device__ void consume_16bit(const PhaseGemmArgs& p, const CtaPlace& c, uint32_
                          p.conv.geometry.w.phase_output_count(c.phase_w)};
   const int row = (kWide ? 0 : 64 * w) + 16 * ((thread % 128) / 32) + lane / 4;
   const int64_t co0 = int64_t(c.m_tile) * S::channels + row;
+  const OutputChannel channel0 = out.channel<T>(co0), channel8 = out.channel<T>(co0 + 8);
 #pragma unroll
   for (int j = 0; j < kAccumulators / 4; ++j)
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
       const int n = 8 * j + 2 * (lane % 4) + e;
-      const int box = c.n_tile * S::boxes + box0 + n / kBoxPixels;
-      out.store<T>(co0, box, n % kBoxPixels, d[4 * j + e]);
-      out.store<T>(co0 + 8, box, n % kBoxPixels, d[4 * j + 2 + e]);
+      const int64_t pixel = out.pixel_offset(c.n_tile * S::boxes + box0 + n / kBoxPixels, n % kBoxPixels);
+      out.store<T>(channel0, pixel, d[4 * j + e]);
+      out.store<T>(channel8, pixel, d[4 * j + 2 + e]);
     }
 }
 
@@ -325,12 +341,14 @@ __device__ void consume_tf32(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t
 #pragma unroll
   for (int r = 0; r < R; ++r) {
     const int box = c.n_tile * S::boxes + R * w + r;
+    const int64_t pixel0 = out.pixel_offset(box, pixel), pixel8 = out.pixel_offset(box, pixel + 8);
 #pragma unroll
     for (int j = 0; j < kPerBox / 4; ++j)
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        out.store<float>(co0 + 8 * j + e, box, pixel, d[r][4 * j + e]);
-        out.store<float>(co0 + 8 * j + e, box, pixel + 8, d[r][4 * j + 2 + e]);
+        const OutputChannel channel_je = out.channel<float>(co0 + 8 * j + e);
+        out.store<float>(channel_je, pixel0, d[r][4 * j + e]);
+        out.store<float>(channel_je, pixel8, d[r][4 * j + 2 + e]);
       }
   }
 }
