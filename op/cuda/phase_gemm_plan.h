@@ -7,7 +7,7 @@
 // phase pixel; tap j of the phase is kernel index first_tap + j tap_step and reads input index
 // q - input_offset - j input_step. A box is 8 x 8 consecutive phase pixels (k_h, k_w) of one image,
 // so for tap (j_h, j_w) it is the input block whose corner is that formula at the box's first pixel,
-// read whole (TMA zero-fills what lies outside the input).
+// read through a window of boxes that start inside the input (input_window).
 #pragma once
 
 #include <cstdint>
@@ -60,6 +60,26 @@ TCONV_HOST_DEVICE PhaseAxis phase_axis(const AxisGeometry& a, int64_t phase) {
   const PhaseTaps t = a.taps(phase);
   return PhaseAxis{static_cast<int>(a.phase_first_q(phase) - t.input_offset), static_cast<int>(t.input_step),
                    static_cast<int>(t.first_tap), static_cast<int>(t.tap_step), static_cast<int>(t.tap_count)};
+}
+
+// Where a tap's input block is loaded from. TMA faulted ("illegal instruction") on every box whose
+// innermost corner was below zero (session 15, run 2 probes), so no box starts outside the tensor:
+// the block at corner (x0, y0) (either may be negative or past the end) is read from a window of
+// 8 rows from y = y0 clamped into [0, height - 1] and 16 columns from x = x0 rounded down to a
+// multiple of 8 and clamped into [0, the last multiple of 8 below width]; that is two boxes of 8
+// columns, the second loaded only where it starts inside the input. Every block pixel inside the
+// input lies in the window (the host test checks it); pixels outside the input read zero.
+struct InputWindow {
+  int x, y;         // the window's first input column (a multiple of 8) and row
+  bool second_box;  // columns x + 8 .. x + 15 are loaded
+};
+TCONV_HOST_DEVICE InputWindow input_window(int x0, int y0, int width, int height) {
+  const int last_x = (width - 1) / kBoxSide * kBoxSide;
+  int x = x0 < 0 ? 0 : x0 / kBoxSide * kBoxSide;
+  if (x > last_x) x = last_x;
+  int y = y0 < 0 ? 0 : y0;
+  if (y > height - 1) y = height - 1;
+  return InputWindow{x, y, x + kBoxSide < width};
 }
 
 // The axes the kernel handles: dilation 1 (a box's pixels read consecutive input pixels) and kernel

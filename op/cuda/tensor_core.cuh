@@ -168,6 +168,12 @@ __device__ __forceinline__ uint32_t ld_shared_u32(uint32_t address) {
   return v;
 }
 
+__device__ __forceinline__ uint32_t ld_shared_u16(uint32_t address) {
+  uint16_t v;
+  asm volatile("ld.shared.u16 %0, [%1];\n" : "=h"(v) : "r"(address) : "memory");
+  return v;
+}
+
 __device__ __forceinline__ uint32_t shared_address(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }

@@ -121,20 +121,23 @@ TCONV_DEFINE_WGMMA(f16_n128, 64, "m64n128k16.f32.f16.f16", ", 1, 1, 0, 0")
 // consecutive N values; the descriptor's leading offset steps K (8 rows), its stride offset N.
 TCONV_DEFINE_WGMMA(bf16_n128_b_nmajor, 64, "m64n128k16.f32.bf16.bf16", ", 1, 1, 0, 1")
 TCONV_DEFINE_WGMMA(f16_n128_b_nmajor, 64, "m64n128k16.f32.f16.f16", ", 1, 1, 0, 1")
-TCONV_DEFINE_WGMMA(bf16_n256_b_nmajor, 128, "m64n256k16.f32.bf16.bf16", ", 1, 1, 0, 1")
-TCONV_DEFINE_WGMMA(f16_n256_b_nmajor, 128, "m64n256k16.f32.f16.f16", ", 1, 1, 0, 1")
 
-// A from registers (TF32: 4 per thread, the layout of mma.sync's m16n8k8 A per warp, warp w taking
-// rows 16 w .. 16 w + 15), B from shared memory, K-major.
-#define TCONV_DEFINE_WGMMA_A_REGISTERS(NAME, REGS, SHAPE)                                              \
+// A from registers (4 per thread, the layout of mma.sync's m16n8k8 (TF32) or m16n8k16 (16-bit: two
+// values per register) A per warp, warp w taking rows 16 w .. 16 w + 15), B from shared memory,
+// K-major. TAIL: the scale immediates, and for 16-bit types B's transpose immediate.
+#define TCONV_DEFINE_WGMMA_A_REGISTERS(NAME, REGS, SHAPE, TAIL)                                        \
   __device__ __forceinline__ void NAME(float (&d)[REGS], const uint32_t (&a)[4], uint64_t b) {         \
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned." SHAPE " "     \
-                 TCONV_WGMMA_A_REGISTERS_OPERANDS_##REGS ", p, 1, 1;\n}\n"                             \
+                 TCONV_WGMMA_A_REGISTERS_OPERANDS_##REGS ", p" TAIL ";\n}\n"                            \
                  : TCONV_WGMMA_D_##REGS                                                               \
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));                               \
   }
-TCONV_DEFINE_WGMMA_A_REGISTERS(tf32_n64_a_registers, 32, "m64n64k8.f32.tf32.tf32")
-TCONV_DEFINE_WGMMA_A_REGISTERS(tf32_n256_a_registers, 128, "m64n256k8.f32.tf32.tf32")
+TCONV_DEFINE_WGMMA_A_REGISTERS(tf32_n64_a_registers, 32, "m64n64k8.f32.tf32.tf32", ", 1, 1")
+TCONV_DEFINE_WGMMA_A_REGISTERS(tf32_n256_a_registers, 128, "m64n256k8.f32.tf32.tf32", ", 1, 1")
+TCONV_DEFINE_WGMMA_A_REGISTERS(bf16_n64_a_registers, 32, "m64n64k16.f32.bf16.bf16", ", 1, 1, 0")
+TCONV_DEFINE_WGMMA_A_REGISTERS(bf16_n256_a_registers, 128, "m64n256k16.f32.bf16.bf16", ", 1, 1, 0")
+TCONV_DEFINE_WGMMA_A_REGISTERS(f16_n64_a_registers, 32, "m64n64k16.f32.f16.f16", ", 1, 1, 0")
+TCONV_DEFINE_WGMMA_A_REGISTERS(f16_n256_a_registers, 128, "m64n256k16.f32.f16.f16", ", 1, 1, 0")
 #undef TCONV_DEFINE_WGMMA_A_REGISTERS
 
 #undef TCONV_DEFINE_WGMMA
@@ -171,19 +174,30 @@ __device__ __forceinline__ void mma(float (&d)[N / 2], uint64_t a, uint64_t b) {
   }
 }
 
-// One K step (16 values) of an m64 x 128 or m64 x 256 tile, A K-major and B N-major, for bf16 or fp16.
+// One K step (8 TF32 or 16 bf16/fp16 values) of an m64 x 64 or m64 x 256 tile, A from registers.
 template <typename T, int R>
-__device__ __forceinline__ void mma_b_nmajor(float (&d)[R], uint64_t a, uint64_t b) {
-  static_assert(sizeof(T) == 2, "N-major operands exist for 16-bit types only");
-  static_assert(R == 64 || R == 128, "instantiated tile widths: 128 and 256");
-  constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
-  if constexpr (R == 64) {
-    if constexpr (bf16) bf16_n128_b_nmajor(d, a, b);
-    else f16_n128_b_nmajor(d, a, b);
+__device__ __forceinline__ void mma_a_registers(float (&d)[R], const uint32_t (&a)[4], uint64_t b) {
+  static_assert(R == 32 || R == 128, "instantiated tile widths: 64 and 256");
+  constexpr bool tf32 = std::is_same<T, float>::value, bf16 = std::is_same<T, __nv_bfloat16>::value;
+  if constexpr (R == 32) {
+    if constexpr (tf32) tf32_n64_a_registers(d, a, b);
+    else if constexpr (bf16) bf16_n64_a_registers(d, a, b);
+    else f16_n64_a_registers(d, a, b);
   } else {
-    if constexpr (bf16) bf16_n256_b_nmajor(d, a, b);
-    else f16_n256_b_nmajor(d, a, b);
+    if constexpr (tf32) tf32_n256_a_registers(d, a, b);
+    else if constexpr (bf16) bf16_n256_a_registers(d, a, b);
+    else f16_n256_a_registers(d, a, b);
   }
+}
+
+// One K step (16 values) of an m64 x 128 tile, A K-major and B N-major, for bf16 or fp16.
+template <typename T>
+__device__ __forceinline__ void mma_b_nmajor(float (&d)[64], uint64_t a, uint64_t b) {
+  static_assert(sizeof(T) == 2, "N-major operands exist for 16-bit types only");
+  if constexpr (std::is_same<T, __nv_bfloat16>::value)
+    bf16_n128_b_nmajor(d, a, b);
+  else
+    f16_n128_b_nmajor(d, a, b);
 }
 
 }  // namespace wgmma

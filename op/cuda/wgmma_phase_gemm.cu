@@ -9,32 +9,31 @@
 //   y[co][pixel] = sum over taps (j_h, j_w) and channels c of  w[c][co][tap] x[c][pixel shifted by the tap],
 // one GEMM over output channels, the phase's pixels and K = taps x input channels.
 //
-// Why TMA. A tap's input operand is the image shifted by a whole pixel, with zeros outside it:
-// one tiled TMA box per 64 pixels, its corner moved by the tap, and the unit zero-fills whatever
-// lies outside the tensor (negative corners included). cp.async needs 16-byte aligned sources and
-// can't shift by one 2-byte pixel; the image GEMM (wgmma_image_gemm.cu) avoided shifts with a
-// col2im in shared memory instead and lost bf16 to the implicit GEMM.
+// Why TMA. Each stage's input is a few boxes of the image (8 x 8 pixels x one stage's channels),
+// copied by one thread's instructions; the unit zero-fills what lies past the tensor's end. It does
+// not take a box whose corner lies below zero: every such box faulted ("illegal instruction") in
+// session 15's probes, and so did the first two versions of this kernel, which moved each box's
+// corner by the tap. Here a tap's 8 x 8 input block is read from a window of two boxes that start
+// inside the input (phase_gemm_plan.h: input_window) and each thread moves its pixels by the tap
+// itself, reading zero outside the input.
 //
 // Layouts, no swizzle. The tensor map lists the input's dimensions as (W, C, H, N), and TMA writes a
-// box in that order: a box of 8 columns x one stage's channels x 8 rows of the phase grid lands as
-// [row][channel][8 columns], 16 bytes per channel and row in 16-bit types: exactly the core
-// matrices (8 channels x 8 pixels, 128 contiguous bytes) of wgmma's N-major B, the next 8 channels
-// 128 bytes on and the next 8 pixels (the box's next row, then the next box) 1024. So for 16-bit
-// types D = output channels x pixels, A the weights. TF32 has no N-major form, so there D = pixels
-// x output channels and the input is A, loaded from the box into registers (a warp's 8 pixels x 4
-// channels fall in 32 banks) and rounded; the weights are B. The weights are K-major core matrices
-// (8 output channels x 16 bytes of input channels), packed once per call per (group, phase, tap, M
-// tile, channel block) as the stage's image: one bulk copy per stage. (Session 14's first version
-// used boxes of whole phase rows with the 128-byte swizzle; TMA faulted on them in run 1.)
+// box in that order: 8 columns x one stage's channels x 8 rows land as [row][channel][8 columns]
+// (measured in session 15: TMA takes these non-monotone strides). wgmma's B must be K-major (TF32
+// has no other form) and the input is channel-planar, so D = pixels x output channels: the input is
+// A, loaded by each thread from the window into registers at the tap's offset (TF32-rounded for
+// float32; a warp's loads fall in distinct banks), and the weights are B, K-major core matrices (8
+// output channels x 16 bytes of input channels) packed once per call per (group, phase, tap, N
+// tile, channel block) as the stage's image: one bulk copy per stage.
 //
 // Tiles and pipeline. A CTA holds 3 warpgroups: a producer (one thread issues the copies) and two
-// consumers with 128 accumulators per thread (an m64n256 tile, or four m64n64 in wide TF32 tiles).
-// 16-bit: 128 output channels x 256 pixels (the consumers split the channels), TF32: 256 x 128 (they
-// split the pixels); layers with at most 64 output channels per group take wide tiles, 64 x 512.
-// Stages are one tap and 128 bytes of channels, 48 KB (wide: 72 KB), 4 (wide: 3) in a ring handed
-// over by mbarriers; one CTA per SM. The epilogue adds the bias and stores each accumulator to its
-// output pixel: every output element belongs to exactly one phase and tile, so it is written once
-// (kernel >= stride leaves no phase without taps).
+// consumers, each with one m64nN accumulator per box of its half of the tile. Tiles are 256 output
+// channels x 2 boxes (128 pixels), or 64 x 4 boxes for layers with at most 64 output channels per
+// group. Stages are one tap and 128 bytes of channels: 64 KB (wide: 72 KB), 3 in a ring handed over
+// by mbarriers; one CTA per SM. Each stage's wgmmas finish before its A registers are loaded anew.
+// The epilogue adds the bias and stores each accumulator to its output pixel: every output element
+// belongs to exactly one phase and tile, so it is written once (kernel >= stride leaves no phase
+// without taps).
 //
 // Compiled for sm_90a only (CMake and scripts/compile_cuda.sh build wgmma_*.cu for that target);
 // the body is empty elsewhere and phase_gemm_supported() requires a compute capability 9.0 device.
@@ -63,8 +62,10 @@ using tensor_core::shared_address;
 constexpr int kStageKBytes = 128;               // K per stage: 64 16-bit or 32 float32 channels
 constexpr int kCoreBytes = 128;                 // a core matrix: 8 rows x 16 bytes
 constexpr int kBoxBytes = kBoxPixels * kStageKBytes;  // a TMA box: 8 x 8 pixels x one stage's channels
+constexpr int kWindowBytes = 2 * kBoxBytes;     // a tap's input window: two boxes side by side
 constexpr int kThreads = 384;                   // producer warpgroup + two consumer warpgroups
 constexpr int kAccumulators = 128;              // per consumer thread: an m64n256 tile (or 4 x m64n64)
+constexpr int kKSteps = 4;                      // wgmma K steps per stage: 4 x k8 (TF32) or 4 x k16
 // One CTA per SM: 168 registers per thread at launch; the producer gives most of its share to the
 // consumers (2 x 232 + 40 = 3 x 168). (Two CTAs per SM would leave 80, and ptxas needs 90 for one
 // m64n128 wgmma with its descriptors.) ptxas keeps each side within its count: without the trade
@@ -76,31 +77,32 @@ static_assert(2 * kConsumerRegisters + kProducerRegisters <= 3 * (65536 / kThrea
 // Input channels per stage: one 128-byte row.
 template <typename T> __host__ __device__ constexpr int stage_channels() { return kStageKBytes / int(sizeof(T)); }
 
-// A CTA's tile: `channels` output channels (the weight tile's rows) x `boxes` boxes of 64 pixels.
-// 16-bit (wgmma's B is the input, N-major): standard 128 x 256 pixels, the consumers taking 64
-// channels each; wide (at most 64 output channels per group) 64 x 512, the consumers taking 256
-// pixels each. TF32 (B must be K-major, so the input is wgmma's A, from registers, and the weights
-// B): standard 256 channels x 128 pixels, wide 64 x 512; the consumers split the pixels.
+// A CTA's tile: `channels` output channels (wgmma's N, the weight tile's rows) x `boxes` boxes of
+// 64 pixels (M: one m64 per box), the consumers taking half the boxes each. Standard: 256 x 128;
+// wide (at most 64 output channels per group): 64 x 256. Each box of a stage has its tap's input
+// window (two boxes of input); the weights are the stage's first bytes.
 template <typename T, bool kWide> struct Tile {
-  static constexpr bool tf32 = sizeof(T) == 4;
-  static constexpr int channels = kWide ? 64 : tf32 ? 256 : 128;
-  static constexpr int boxes = kWide ? 8 : tf32 ? 2 : 4;
+  static constexpr int channels = kWide ? 64 : 256;
+  static constexpr int boxes = kWide ? 4 : 2;
+  static constexpr int boxes_per_consumer = boxes / 2;
   static constexpr int weight_bytes = channels * kStageKBytes;  // core matrices, see the pack
-  static constexpr int stage_bytes = weight_bytes + boxes * kBoxBytes;
-  static constexpr int stages = kWide ? 3 : 4;
+  static constexpr int stage_bytes = weight_bytes + boxes * kWindowBytes;
+  static constexpr int stages = 3;
   // The ring, 128-byte aligned inside the dynamic shared memory, then the barriers: full[s], empty[s].
   static constexpr int shared_bytes = 128 + stages * stage_bytes + 2 * stages * 8;
 };
-static_assert(Tile<float, false>::shared_bytes <= 227 * 1024 && Tile<float, true>::shared_bytes <= 227 * 1024 &&
-                  Tile<__half, false>::shared_bytes <= 227 * 1024 && Tile<__half, true>::shared_bytes <= 227 * 1024,
+static_assert(Tile<float, false>::shared_bytes <= 227 * 1024 && Tile<float, true>::shared_bytes <= 227 * 1024,
               "one CTA's shared memory");
+static_assert(Tile<float, false>::boxes_per_consumer * Tile<float, false>::channels / 2 == kAccumulators &&
+                  Tile<float, true>::boxes_per_consumer * Tile<float, true>::channels / 2 <= kAccumulators,
+              "an m64 x channels accumulator per box within the consumer's registers");
 
 struct PhaseGemmArgs {
   CUtensorMap input_map;     // 4-D (W, C, H, N) over the input, box (8, one stage's channels, 8, 1)
   ConvArgs conv;
   Strides4 output_strides;
-  const void* packed;        // [group][phase][tap slot][M tile][channel block][channels x 128 bytes]
-  int m_tiles, n_tiles, channel_blocks;
+  const void* packed;        // [group][phase][tap slot][channel tile][channel block][channels x 128 bytes]
+  int co_tiles, pixel_tiles, channel_blocks;
   int taps_w_max, tap_slots;  // tap slot = j_h * taps_w_max + j_w
   phase_gemm::BoxGrid boxes;  // the phase pixel grids in 8 x 8 boxes (phase_gemm_plan.h)
 };
@@ -124,19 +126,19 @@ __device__ __forceinline__ void tma_load_4d(uint32_t destination, const CUtensor
       : "memory");
 }
 
-// A CTA's place: M tile fastest (the CTAs that share an input tile run together), then N tile,
-// phase, group.
+// A CTA's place: output channel tile fastest (the CTAs that share an input tile run together),
+// then pixel tile, phase, group.
 struct CtaPlace {
-  int m_tile, n_tile, phase_h, phase_w, group;
+  int co_tile, pixel_tile, phase_h, phase_w, group;
 };
 __device__ __forceinline__ CtaPlace cta_place(const PhaseGemmArgs& p) {
   const ConvTransposeGeometry& g = p.conv.geometry;
   int64_t rest = blockIdx.x;
   CtaPlace c;
-  c.m_tile = static_cast<int>(rest % p.m_tiles);
-  rest /= p.m_tiles;
-  c.n_tile = static_cast<int>(rest % p.n_tiles);
-  rest /= p.n_tiles;
+  c.co_tile = static_cast<int>(rest % p.co_tiles);
+  rest /= p.co_tiles;
+  c.pixel_tile = static_cast<int>(rest % p.pixel_tiles);
+  rest /= p.pixel_tiles;
   c.phase_w = static_cast<int>(rest % g.w.stride);
   rest /= g.w.stride;
   c.phase_h = static_cast<int>(rest % g.h.stride);
@@ -149,8 +151,24 @@ __device__ __forceinline__ int stage_count(const PhaseGemmArgs& p, const CtaPlac
   return static_cast<int>(g.h.taps(c.phase_h).tap_count * g.w.taps(c.phase_w).tap_count) * p.channel_blocks;
 }
 
-// One thread: per stage (tap, channel block) the weight tile by one bulk copy and each box of
-// the input by TMA, its corner moved by the tap.
+// A stage's tap and one box's input window for it: the corner its pixels read through the tap
+// (possibly outside the input) and the window of boxes loaded around it (phase_gemm_plan.h).
+struct TapWindow {
+  int x0, y0;  // input column and row of the box's first pixel through the tap
+  phase_gemm::InputWindow window;
+};
+__device__ __forceinline__ TapWindow tap_window(const PhaseGemmArgs& p, const phase_gemm::PhaseAxis& axis_h,
+                                                const phase_gemm::PhaseAxis& axis_w, const BoxOrigin& o, int j_h,
+                                                int j_w) {
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const int x0 = axis_w.input_corner(o.k_w, j_w), y0 = axis_h.input_corner(o.k_h, j_h);
+  return TapWindow{x0, y0,
+                   phase_gemm::input_window(x0, y0, static_cast<int>(g.w.in), static_cast<int>(g.h.in))};
+}
+
+// One thread: per stage (tap, channel block) the weight tile by one bulk copy and, per box, the
+// tap's input window by one or two TMA boxes. Boxes of images past the batch are not loaded (the
+// consumers read zeros for them and the epilogue stores none of their pixels).
 template <typename T, bool kWide>
 __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty) {
   using S = Tile<T, kWide>;
@@ -160,26 +178,39 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   const int taps_w = axis_w.tap_count;
   const int phase = c.phase_h * static_cast<int>(g.w.stride) + c.phase_w;
   const uint8_t* weights = static_cast<const uint8_t*>(p.packed) +
-                           (int64_t(c.group) * g.h.stride * g.w.stride + phase) * p.tap_slots * p.m_tiles *
+                           (int64_t(c.group) * g.h.stride * g.w.stride + phase) * p.tap_slots * p.co_tiles *
                                p.channel_blocks * int64_t(S::weight_bytes);
   const int channel0 = c.group * static_cast<int>(g.in_channels_per_group());
   const int stages = stage_count(p, c);
   for (int it = 0; it < stages; ++it) {
     const int s = it % S::stages;
-    mbarrier::wait(empty + 8 * s, ((it / S::stages) & 1) ^ 1);
-    mbarrier::arrive_expect_bytes(full + 8 * s, S::stage_bytes);
     const int block = it % p.channel_blocks, tap = it / p.channel_blocks;
     const int j_h = tap / taps_w, j_w = tap % taps_w;
+    TapWindow windows[S::boxes];
+    uint32_t bytes = S::weight_bytes;
+#pragma unroll
+    for (int b = 0; b < S::boxes; ++b) {
+      const BoxOrigin o = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + b);
+      windows[b] = tap_window(p, axis_h, axis_w, o, j_h, j_w);
+      if (o.image < g.batch) bytes += (windows[b].window.second_box ? 2 : 1) * kBoxBytes;
+    }
+    mbarrier::wait(empty + 8 * s, ((it / S::stages) & 1) ^ 1);
+    mbarrier::arrive_expect_bytes(full + 8 * s, bytes);
     const int slot = j_h * p.taps_w_max + j_w;
     const uint32_t stage = ring + s * S::stage_bytes;
     mbarrier::cp_async_bulk(
-        stage, weights + ((int64_t(slot) * p.m_tiles + c.m_tile) * p.channel_blocks + block) * S::weight_bytes,
+        stage, weights + ((int64_t(slot) * p.co_tiles + c.co_tile) * p.channel_blocks + block) * S::weight_bytes,
         S::weight_bytes, full + 8 * s);
+    const int channel = channel0 + block * stage_channels<T>();
 #pragma unroll
     for (int b = 0; b < S::boxes; ++b) {
-      const BoxOrigin o = phase_gemm::box_origin(p.boxes, c.n_tile * S::boxes + b);
-      tma_load_4d(stage + S::weight_bytes + b * kBoxBytes, &p.input_map, axis_w.input_corner(o.k_w, j_w),
-                  channel0 + block * stage_channels<T>(), axis_h.input_corner(o.k_h, j_h), o.image, full + 8 * s);
+      const int image = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + b).image;
+      if (image >= g.batch) continue;
+      const phase_gemm::InputWindow& w = windows[b].window;
+      const uint32_t destination = stage + S::weight_bytes + b * kWindowBytes;
+      tma_load_4d(destination, &p.input_map, w.x, channel, w.y, image, full + 8 * s);
+      if (w.second_box)
+        tma_load_4d(destination + kBoxBytes, &p.input_map, w.x + kBoxSide, channel, w.y, image, full + 8 * s);
     }
   }
 }
@@ -221,108 +252,92 @@ struct OutputWriter {
   }
 };
 
-// 16-bit consumer w: D (output channels x pixels) += A (weights, K-major) x B (input, N-major),
-// m64n256k16 from the stage. Standard tiles: channels 64 w .. 64 w + 63, all 4 boxes;
-// wide: all 64 channels, boxes 4 w .. 4 w + 3.
-template <typename T, bool kWide>
-__device__ void consume_16bit(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty,
-                              int w, int thread) {
-  using S = Tile<T, kWide>;
-  const int weight_offset = kWide ? 0 : w * 64 * kStageKBytes, box0 = kWide ? 4 * w : 0;
-  float d[kAccumulators];
-#pragma unroll
-  for (int i = 0; i < kAccumulators; ++i) d[i] = 0.0f;
-  const int lane = thread % 32, stages = stage_count(p, c);
-  for (int it = 0; it < stages; ++it) {
-    const int s = it % S::stages;
-    mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
-    const uint32_t stage = ring + s * S::stage_bytes;
-    const uint32_t a = stage + weight_offset, b = stage + S::weight_bytes + box0 * kBoxBytes;
-    wgmma::fence();
-    wgmma::fence_operands(d);
-#pragma unroll
-    for (int k = 0; k < stage_channels<T>() / 16; ++k)
-      // A: core matrices of 8 output channels x 8 input channels. B: core matrices of 8 input
-      // channels x 8 pixels (one box row), the next 8 pixels the box's next row (or the next box).
-      wgmma::mma_b_nmajor<T>(d, operand_descriptor(a, k), operand_descriptor(b, k));
-    wgmma::commit();
-    wgmma::fence_operands(d);
-    // The previous stage's wgmmas are done once at most this one is pending: hand that stage back.
-    wgmma::wait<1>();
-    wgmma::fence_operands(d);
-    if (it > 0) mbarrier::arrive_if(empty + 8 * ((it - 1) % S::stages), lane == 0);
-  }
-  wgmma::wait<0>();
-  wgmma::fence_operands(d);
-
-  // Thread (warp v of the warpgroup, lane 4 q + t) holds, for n8 block j, rows 16 v + q and + 8,
-  // columns 8 j + 2 t and + 1 of its m64 x n256 slice.
-  const OutputWriter out{p, c, p.conv.geometry.h.phase_output_count(c.phase_h),
-                         p.conv.geometry.w.phase_output_count(c.phase_w)};
-  const int row = (kWide ? 0 : 64 * w) + 16 * ((thread % 128) / 32) + lane / 4;
-  const int64_t co0 = int64_t(c.m_tile) * S::channels + row;
-  const OutputChannel channel0 = out.channel<T>(co0), channel8 = out.channel<T>(co0 + 8);
-#pragma unroll
-  for (int j = 0; j < kAccumulators / 4; ++j)
-#pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      const int n = 8 * j + 2 * (lane % 4) + e;
-      const int64_t pixel = out.pixel_offset(c.n_tile * S::boxes + box0 + n / kBoxPixels, n % kBoxPixels);
-      out.store<T>(channel0, pixel, d[4 * j + e]);
-      out.store<T>(channel8, pixel, d[4 * j + 2 + e]);
-    }
+// Where a consumer thread's pixel finds its input in a stage: the address of its first channel in
+// the box's window (boxes [row][channel][8 columns], the window's two boxes side by side), or -1
+// where the pixel reads outside the input or the batch (its A values are then zero).
+template <typename T>
+__device__ __forceinline__ int32_t pixel_address(const PhaseGemmArgs& p, const TapWindow& t, int image, int pixel,
+                                                 uint32_t window) {
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const int y = t.y0 + pixel / kBoxSide, x = t.x0 + pixel % kBoxSide;
+  if (image >= g.batch || y < 0 || y >= g.h.in || x < 0 || x >= g.w.in) return -1;
+  const int row = y - t.window.y, column = x - t.window.x;  // [0, 8) x [0, 16): phase_gemm_plan.h
+  return static_cast<int32_t>(window + (column / kBoxSide) * kBoxBytes +
+                              (row * stage_channels<T>() * kBoxSide + column % kBoxSide) * int(sizeof(T)));
 }
 
-// TF32 consumer w: D (pixels x output channels) += A (input pixels x channels, from registers) x B
-// (weights, K-major), one m64nNk8 per box and 8 channels, N = the tile's channels (256, or 64 in
-// wide tiles). Boxes R w .. R w + R - 1 (R = 1, or 4 in wide tiles), one accumulator each.
-template <bool kWide>
-__device__ void consume_tf32(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty,
-                             int w, int thread) {
-  using S = Tile<float, kWide>;
-  constexpr int R = S::boxes / 2, kPerBox = kAccumulators / R, kSteps = stage_channels<float>() / 8;
-  static_assert(kPerBox * 2 == S::channels, "an m64nN accumulator per box");
+// Consumer w: D (pixels x output channels) += A (input pixels x channels, from registers) x B
+// (weights, K-major), per box of its half of the tile one m64nN accumulator (N = 256, or 64 in
+// wide tiles) and per stage 4 K steps (k8 TF32, k16 bf16/fp16). wgmma's B must be K-major (and
+// TF32 has no other form), so the input, channel-planar in its boxes, is A, loaded into registers
+// by each thread from the window (which also moves each pixel by the tap, at any offset, and
+// reads zero outside the input). A warp's loads fall in distinct banks: its 8 pixels lie in one
+// 16- or 32-byte run of a channel row, and its 4 channel lanes 2 (TF32: 1) channel rows apart.
+template <typename T, bool kWide>
+__device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty,
+                        int w, int thread) {
+  using S = Tile<T, kWide>;
+  constexpr bool kTf32 = sizeof(T) == 4;
+  constexpr int R = S::boxes_per_consumer, kPerBox = S::channels / 2;
+  constexpr int kChannelBytes = kBoxSide * int(sizeof(T));  // one channel of a box row
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const phase_gemm::PhaseAxis axis_h = phase_gemm::phase_axis(g.h, c.phase_h);
+  const phase_gemm::PhaseAxis axis_w = phase_gemm::phase_axis(g.w, c.phase_w);
   float d[R][kPerBox];
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
     for (int i = 0; i < kPerBox; ++i) d[r][i] = 0.0f;
   const int lane = thread % 32, warp = (thread % 128) / 32, stages = stage_count(p, c);
-  const int pixel = 16 * warp + lane / 4, channel = lane % 4;
+  // The thread's A rows are box pixels `pixel` and `pixel + 8`; its K columns per step are
+  // channels t and t + 4 (TF32) or the pairs 2 t, 2 t + 1 and 2 t + 8, 2 t + 9 (16-bit).
+  const int pixel = 16 * warp + lane / 4, t = lane % 4;
   for (int it = 0; it < stages; ++it) {
     const int s = it % S::stages;
-    mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
+    const int tap = it / p.channel_blocks;
+    const int j_h = tap / axis_w.tap_count, j_w = tap % axis_w.tap_count;
     const uint32_t stage = ring + s * S::stage_bytes;
-    // A fragments from the boxes ([row][channel][column]: 8 rows of 32 channels of 8 pixels),
-    // rounded to TF32: (pixel, channel 8 k + t), pixel + 8, channel + 4, both. A warp's 8 pixels x
-    // 4 channels fall in 32 different banks.
-    uint32_t a[R][kSteps][4];
+    int32_t address[R][2];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int box = R * w + r;
+      const BoxOrigin o = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + box);
+      const TapWindow window = tap_window(p, axis_h, axis_w, o, j_h, j_w);
+      const uint32_t at = stage + S::weight_bytes + box * kWindowBytes;
+      address[r][0] = pixel_address<T>(p, window, o.image, pixel, at);
+      address[r][1] = pixel_address<T>(p, window, o.image, pixel + 8, at);
+    }
+    mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
+    uint32_t a[R][kKSteps][4];
 #pragma unroll
     for (int r = 0; r < R; ++r)
 #pragma unroll
-      for (int k = 0; k < kSteps; ++k)
+      for (int k = 0; k < kKSteps; ++k)
 #pragma unroll
         for (int q = 0; q < 4; ++q) {
-          const int at = pixel + 8 * (q % 2);  // box pixel: row at / 8, column at % 8
-          const int row_channel = (at / kBoxSide) * stage_channels<float>() + 8 * k + channel + 4 * (q / 2);
-          const uint32_t offset = (row_channel * kBoxSide + at % kBoxSide) * 4;
-          const uint32_t box = stage + S::weight_bytes + (R * w + r) * kBoxBytes;
-          a[r][k][q] = tensor_core::to_tf32(__uint_as_float(tensor_core::ld_shared_u32(box + offset)));
+          const int32_t at = address[r][q % 2];
+          if constexpr (kTf32) {
+            const int channel = 8 * k + t + 4 * (q / 2);
+            a[r][k][q] = at < 0 ? 0u
+                                : tensor_core::to_tf32(__uint_as_float(
+                                      tensor_core::ld_shared_u32(uint32_t(at) + channel * kChannelBytes)));
+          } else {
+            const int channel = 16 * k + 2 * t + 8 * (q / 2);
+            const uint32_t at_channel = uint32_t(at) + channel * kChannelBytes;
+            a[r][k][q] = at < 0 ? 0u
+                                : tensor_core::ld_shared_u16(at_channel) |
+                                      (tensor_core::ld_shared_u16(at_channel + kChannelBytes) << 16);
+          }
         }
     wgmma::fence();
 #pragma unroll
     for (int r = 0; r < R; ++r) wgmma::fence_operands(d[r]);
 #pragma unroll
-    for (int k = 0; k < kSteps; ++k)
+    for (int k = 0; k < kKSteps; ++k)
 #pragma unroll
-      for (int r = 0; r < R; ++r) {
-        // B: core matrices of 8 output channels x 4 input channels.
-        const uint64_t b = operand_descriptor(stage, k);
-        if constexpr (kWide)
-          wgmma::tf32_n64_a_registers(d[r], a[r][k], b);
-        else
-          wgmma::tf32_n256_a_registers(d[r], a[r][k], b);
-      }
+      for (int r = 0; r < R; ++r)
+        // B: core matrices of 8 output channels x 16 bytes of input channels, a K step 256 bytes.
+        wgmma::mma_a_registers<T, kPerBox>(d[r], a[r][k], operand_descriptor(stage, k));
     wgmma::commit();
 #pragma unroll
     for (int r = 0; r < R; ++r) wgmma::fence_operands(d[r]);
@@ -335,20 +350,19 @@ __device__ void consume_tf32(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t
 
   // Thread (warp v, lane 4 q + t) holds, per box and n8 block j, pixels 16 v + q and + 8 of the
   // box, output channels 8 j + 2 t and + 1.
-  const OutputWriter out{p, c, p.conv.geometry.h.phase_output_count(c.phase_h),
-                         p.conv.geometry.w.phase_output_count(c.phase_w)};
-  const int64_t co0 = int64_t(c.m_tile) * S::channels + 2 * channel;
+  const OutputWriter out{p, c, g.h.phase_output_count(c.phase_h), g.w.phase_output_count(c.phase_w)};
+  const int64_t co0 = int64_t(c.co_tile) * S::channels + 2 * t;
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    const int box = c.n_tile * S::boxes + R * w + r;
+    const int box = c.pixel_tile * S::boxes + R * w + r;
     const int64_t pixel0 = out.pixel_offset(box, pixel), pixel8 = out.pixel_offset(box, pixel + 8);
 #pragma unroll
     for (int j = 0; j < kPerBox / 4; ++j)
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        const OutputChannel channel_je = out.channel<float>(co0 + 8 * j + e);
-        out.store<float>(channel_je, pixel0, d[r][4 * j + e]);
-        out.store<float>(channel_je, pixel8, d[r][4 * j + 2 + e]);
+        const OutputChannel channel_je = out.channel<T>(co0 + 8 * j + e);
+        out.store<T>(channel_je, pixel0, d[r][4 * j + e]);
+        out.store<T>(channel_je, pixel8, d[r][4 * j + 2 + e]);
       }
   }
 }
@@ -376,43 +390,40 @@ __global__ void __launch_bounds__(kThreads, 1) phase_gemm_kernel(const __grid_co
   } else {
     wgmma::set_max_registers<true, kConsumerRegisters>();
     const int thread = threadIdx.x - 128;
-    if constexpr (S::tf32)
-      consume_tf32<kWide>(p, c, ring, full, empty, thread / 128, thread);
-    else
-      consume_16bit<T, kWide>(p, c, ring, full, empty, thread / 128, thread);
+    consume<T, kWide>(p, c, ring, full, empty, thread / 128, thread);
   }
 #elif defined(__CUDA_ARCH__)
   __trap();  // never launched: supported() requires the sm_90a code's device
 #endif
 }
 
-// [group * cin_g + c][co][kh][kw] -> per (group, phase, tap slot, M tile, channel block) a tile of
-// `rows` output channels x one stage's input channels as core matrices (8 output channels x 16
-// bytes of input channels), K-adjacent ones 128 bytes apart, M-adjacent ones 1024: the stage's
+// [group * cin_g + c][co][kh][kw] -> per (group, phase, tap slot, channel tile, channel block) a
+// tile of `rows` output channels x one stage's input channels as core matrices (8 output channels x
+// 16 bytes of input channels), K-adjacent ones 128 bytes apart, N-adjacent ones 1024: the stage's
 // image, so one bulk copy stages it; TF32-rounded for float32. Zero past the group's channels, its
 // output channels and the phase's taps.
 template <typename T>
 __global__ void pack_phase_weights_kernel(const T* __restrict__ weight, T* __restrict__ packed, ConvTransposeGeometry g,
-                                          int rows, int m_tiles, int channel_blocks, int taps_w_max, int tap_slots) {
+                                          int rows, int co_tiles, int channel_blocks, int taps_w_max, int tap_slots) {
   constexpr int kChannels = stage_channels<T>(), kUnit = 16 / int(sizeof(T));
   const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
   const int64_t tile_elements = int64_t(rows) * kChannels;
   const int64_t phases = g.h.stride * g.w.stride;
-  const int64_t total = g.groups * phases * tap_slots * m_tiles * channel_blocks * tile_elements;
+  const int64_t total = g.groups * phases * tap_slots * co_tiles * channel_blocks * tile_elements;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     // i walks the packed buffer: within a tile, [m / 8][k / kUnit][m % 8][k % kUnit].
     const int within = static_cast<int>(i % tile_elements);
     int64_t rest = i / tile_elements;
     const int64_t block = rest % channel_blocks;
     rest /= channel_blocks;
-    const int64_t m_tile = rest % m_tiles;
-    rest /= m_tiles;
+    const int64_t co_tile = rest % co_tiles;
+    rest /= co_tiles;
     const int slot = static_cast<int>(rest % tap_slots);
     rest /= tap_slots;
     const int64_t phase = rest % phases, group = rest / phases;
     const int m = (within / (8 * kChannels)) * 8 + (within / kUnit) % 8;
     const int64_t c = block * kChannels + ((within / (8 * kUnit)) % (kChannels / kUnit)) * kUnit + within % kUnit;
-    const int64_t co = m_tile * rows + m;
+    const int64_t co = co_tile * rows + m;
     const phase_gemm::PhaseAxis axis_h = phase_gemm::phase_axis(g.h, phase / g.w.stride);
     const phase_gemm::PhaseAxis axis_w = phase_gemm::phase_axis(g.w, phase % g.w.stride);
     const int j_h = slot / taps_w_max, j_w = slot % taps_w_max;
@@ -487,17 +498,17 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
     return false;
   p.boxes = phase_gemm::box_grid(g);
   const int64_t boxes = g.batch * p.boxes.rows * int64_t(p.boxes.cols);
-  const int64_t m_tiles = ceil_div_nonneg(cout_g, shape.channels), n_tiles = ceil_div_nonneg(boxes, shape.boxes);
+  const int64_t co_tiles = ceil_div_nonneg(cout_g, shape.channels), pixel_tiles = ceil_div_nonneg(boxes, shape.boxes);
   const PhaseTaps th = g.h.taps(0), tw = g.w.taps(0);  // phase 0 has the most taps (first tap 0)
   const int64_t tap_slots = th.tap_count * tw.tap_count;
-  const int64_t ctas = m_tiles * n_tiles * g.h.stride * g.w.stride * g.groups;
+  const int64_t ctas = co_tiles * pixel_tiles * g.h.stride * g.w.stride * g.groups;
   // int box numbers, coordinates and CTA indices; TMA's box corners are 32-bit.
-  if (ctas >= (int64_t(1) << 31) || n_tiles * shape.boxes >= (int64_t(1) << 31) ||
+  if (ctas >= (int64_t(1) << 31) || pixel_tiles * shape.boxes >= (int64_t(1) << 31) ||
       g.in_channels >= (int64_t(1) << 31) || g.h.in >= (int64_t(1) << 30) || g.w.in >= (int64_t(1) << 30) ||
       g.batch >= (int64_t(1) << 31))
     return false;
-  p.m_tiles = static_cast<int>(m_tiles);
-  p.n_tiles = static_cast<int>(n_tiles);
+  p.co_tiles = static_cast<int>(co_tiles);
+  p.pixel_tiles = static_cast<int>(pixel_tiles);
   p.channel_blocks = static_cast<int>(ceil_div_nonneg(cin_g, channels));
   p.taps_w_max = static_cast<int>(tw.tap_count);
   p.tap_slots = static_cast<int>(tap_slots);
@@ -507,7 +518,7 @@ bool make_plan(const ConvArgs& args, PhaseGemmArgs* plan) {
 
 size_t workspace_bytes(const PhaseGemmArgs& p) {
   const ConvTransposeGeometry& g = p.conv.geometry;
-  return size_t(g.groups) * g.h.stride * g.w.stride * p.tap_slots * p.m_tiles * p.channel_blocks *
+  return size_t(g.groups) * g.h.stride * g.w.stride * p.tap_slots * p.co_tiles * p.channel_blocks *
          size_t(tile_shape(p.conv).channels) * kStageKBytes;
 }
 
@@ -542,7 +553,7 @@ cudaError_t launch_typed(PhaseGemmArgs& p, void* workspace, cudaStream_t stream)
   const unsigned pack_blocks = static_cast<unsigned>(std::min<int64_t>((elements + 255) / 256, 4096));
   pack_phase_weights_kernel<T><<<pack_blocks, 256, 0, stream>>>(static_cast<const T*>(p.conv.weight),
                                                                 static_cast<T*>(workspace), g, S::channels,
-                                                                p.m_tiles, p.channel_blocks, p.taps_w_max,
+                                                                p.co_tiles, p.channel_blocks, p.taps_w_max,
                                                                 p.tap_slots);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
@@ -552,7 +563,7 @@ cudaError_t launch_typed(PhaseGemmArgs& p, void* workspace, cudaStream_t stream)
   e = raise_dynamic_shared_memory_limit<kernel, true>(&limit);
   if (e != cudaSuccess) return e;
   if (S::shared_bytes > limit) return cudaErrorInvalidConfiguration;
-  const int64_t ctas = int64_t(p.m_tiles) * p.n_tiles * g.h.stride * g.w.stride * g.groups;
+  const int64_t ctas = int64_t(p.co_tiles) * p.pixel_tiles * g.h.stride * g.w.stride * g.groups;
   kernel<<<static_cast<unsigned>(ctas), kThreads, S::shared_bytes, stream>>>(p);
   return cudaGetLastError();
 }

@@ -1,16 +1,17 @@
-// Host test of op/cuda/phase_gemm_plan.h (the phase GEMM's boxes, tap corners and tap kernel
-// indices) against a brute-force transposed convolution; plain C++, so CI checks the kernel's index
-// math without a GPU. CTest runs `test_phase_gemm_plan 300`; the argument is the number of random
-// geometries (default 1000).
+// Host test of op/cuda/phase_gemm_plan.h (the phase GEMM's boxes, tap corners, tap kernel indices
+// and the input windows its boxes are loaded into) against a brute-force transposed convolution;
+// plain C++, so CI checks the kernel's index math without a GPU. CTest runs
+// `test_phase_gemm_plan 300`; the argument is the number of random geometries (default 1000).
 // For random geometries the phase GEMM supports (dilation 1, kernel >= stride: strides 1-4,
 // kernels up to 7, paddings up to the kernel, output padding, groups, batch, sizes 1-21) it
 // computes the layer the kernel's way, in exact integer arithmetic: per group, phase and 8 x 8 box
 // of the phase grid (box_grid, box_origin), per tap (phase_axis: tap_count, kernel_index) the
-// input block at the tap's corner (input_corner), zero outside the input as TMA fills it, times the
-// tap's weights; each box pixel then stored to its output pixel (geometry.h's phase_output_index)
-// when it lies in the phase and the batch. It checks that every output element is written exactly
-// once and equals the brute-force result, and that every corner a box reads fits TMA's 32-bit
-// coordinates.
+// input block at the tap's corner (input_corner) read through the tap's input window
+// (input_window: boxes that start inside the input, zero past its end as TMA fills them, an
+// unloaded box holding a poison value; pixels outside the input read zero), times the tap's
+// weights; each box pixel then stored to its output pixel (geometry.h's phase_output_index) when
+// it lies in the phase and the batch. It checks that every in-input pixel lies in its window,
+// every output element is written exactly once and equals the brute-force result.
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -63,6 +64,9 @@ static std::vector<int64_t> reference(const Layer& L) {
   return y;
 }
 
+// What an unloaded box would hold: far above any sum of products of the test's values.
+constexpr int64_t kPoison = int64_t(1) << 40;
+
 // The kernel's way: phases, boxes, taps, channels; the epilogue's stores counted.
 static void walk(const Layer& L, std::vector<int64_t>* y, std::vector<int>* writes) {
   const ConvTransposeGeometry& g = L.g;
@@ -84,14 +88,35 @@ static void walk(const Layer& L, std::vector<int64_t>* y, std::vector<int>* writ
                 const int y0 = ah.input_corner(o.k_h, j_h), x0 = aw.input_corner(o.k_w, j_w);
                 const int kh = ah.kernel_index(j_h), kw = aw.kernel_index(j_w);
                 CHECK(kh >= 0 && kh < g.h.kernel && kw >= 0 && kw < g.w.kernel, "tap (%d, %d)", kh, kw);
+                const InputWindow win =
+                    input_window(x0, y0, static_cast<int>(g.w.in), static_cast<int>(g.h.in));
+                CHECK(win.x >= 0 && win.x % kBoxSide == 0 && win.x < g.w.in && win.y >= 0 && win.y < g.h.in,
+                      "window (%d, %d) of corner (%d, %d)", win.x, win.y, x0, y0);
                 for (int64_t c = 0; c < cin_g; ++c) {
                   const int64_t ci = group * cin_g + c;
                   const int64_t wv = L.w[((ci * cout_g + co) * g.h.kernel + kh) * g.w.kernel + kw];
+                  // The window as TMA fills it: rows and columns past the input's end read zero, an
+                  // unloaded second box reads a poison value.
+                  int64_t window[kBoxSide][2 * kBoxSide];
+                  for (int r = 0; r < kBoxSide; ++r)
+                    for (int col = 0; col < 2 * kBoxSide; ++col) {
+                      const int64_t ih = win.y + r, iw = win.x + col;
+                      const bool loaded = o.image < g.batch && (col < kBoxSide || win.second_box);
+                      window[r][col] = !loaded ? kPoison
+                                       : ih >= g.h.in || iw >= g.w.in
+                                           ? 0
+                                           : L.x[((o.image * g.in_channels + ci) * g.h.in + ih) * g.w.in + iw];
+                    }
                   for (int q = 0; q < kBoxPixels; ++q) {
+                    // The consumer's predicate: outside the input (or the batch) reads 0.
                     const int64_t ih = y0 + q / kBoxSide, iw = x0 + q % kBoxSide;
-                    // TMA's zero fill: outside the input (or the batch) reads 0.
                     if (o.image >= g.batch || ih < 0 || ih >= g.h.in || iw < 0 || iw >= g.w.in) continue;
-                    acc[q] += L.x[((o.image * g.in_channels + ci) * g.h.in + ih) * g.w.in + iw] * wv;
+                    const int64_t wy = ih - win.y, wx = iw - win.x;
+                    CHECK(wy >= 0 && wy < kBoxSide && wx >= 0 && wx < 2 * kBoxSide,
+                          "pixel (%lld, %lld) outside its window (%d, %d)", (long long)ih, (long long)iw, win.y,
+                          win.x);
+                    if (wy < 0 || wy >= kBoxSide || wx < 0 || wx >= 2 * kBoxSide) continue;
+                    acc[q] += window[wy][wx] * wv;
                   }
                 }
               }

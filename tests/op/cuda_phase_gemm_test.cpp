@@ -1,11 +1,12 @@
 // The phase GEMM's geometry (op/cuda/wgmma_phase_gemm.cu: TF32/bf16/fp16, dilation 1, kernel >=
 // stride, a Hopper GPU, input rows TMA can tile): random sets from the general generator narrowed
 // to it, in TF32 and both 16-bit types. They cover every stride of 1-4 with kernels up to 6
-// (phases with different tap counts and output counts), padding and output_padding (boxes whose
-// corners lie outside the input, cropped phase rows), phase grids of 1 to 60 pixels a side (8 x 8
-// boxes, several per row, cut at the grid's edges), 1-130 input channels (channel blocks cut
-// short, read as zeros past the tensor) or two groups of 64 (two 32-channel blocks in TF32), 1-160
-// output channels (tiles of 128 (TF32: 256) and wide tiles of 64, cut short), 3-D inputs, bias.
+// (phases with different tap counts and output counts), padding and output_padding (tap blocks
+// whose corners lie outside the input, read through windows that start inside it; cropped phase
+// rows), phase grids of 1 to 60 pixels a side (8 x 8 boxes, several per row, cut at the grid's
+// edges), 1-130 input channels (channel blocks cut short, read as zeros past the tensor) or two
+// groups of 64 (two 32-channel blocks in TF32), 1-160 output channels (tiles of 256 and wide tiles
+// of 64, cut short), 3-D inputs, bias.
 // The op_cuda_phase_gemm CTest run pins the kernel, so every set it supports goes through it
 // there; the rest check the kernels they fall back to. Also a stride-1 layer whose 16 taps and 3
 // channel blocks wrap the stage ring.
@@ -61,7 +62,7 @@ CATCH_TEST_CASE("CUDA: phase GEMM geometry, TF32 and 16-bit types", "[cuda][swee
 // run also sends through this kernel.
 CATCH_TEST_CASE("CUDA: phase GEMM on a long K", "[cuda]") {
   TCONV_REQUIRE_CUDA();
-  ArgSet long_k;  // 4x4 stride 1: 16 taps x 3 (TF32: 5) channel blocks per tile, 2 M tiles (TF32: 1)
+  ArgSet long_k;  // 4x4 stride 1: 16 taps x 3 (TF32: 5) channel blocks per tile, one channel tile
   long_k.batch = 3;
   long_k.in_channels_per_group = 150;
   long_k.out_channels_per_group = 200;
