@@ -82,6 +82,13 @@ TCONV_HOST_DEVICE InputWindow input_window(int x0, int y0, int width, int height
   return InputWindow{x, y, x + kBoxSide < width};
 }
 
+// Where (row, column, channel) of a window lies in shared memory, in elements: the window's two
+// boxes side by side, each as TMA lands a box of the (W, C, H, N) tensor map, [row][channel][8
+// columns] (measured in session 15). `channels`: a box's channels (one stage's).
+TCONV_HOST_DEVICE constexpr int window_offset(int row, int column, int channel, int channels) {
+  return (column / kBoxSide) * kBoxPixels * channels + (row * channels + channel) * kBoxSide + column % kBoxSide;
+}
+
 // The axes the kernel handles: dilation 1 (a box's pixels read consecutive input pixels) and kernel
 // >= stride (every phase has taps, so every output is written by its phase's GEMM).
 TCONV_HOST_DEVICE bool axis_supported(const AxisGeometry& a) { return a.dilation == 1 && a.kernel >= a.stride; }

@@ -262,8 +262,8 @@ __device__ __forceinline__ int32_t pixel_address(const PhaseGemmArgs& p, const T
   const int y = t.y0 + pixel / kBoxSide, x = t.x0 + pixel % kBoxSide;
   if (image >= g.batch || y < 0 || y >= g.h.in || x < 0 || x >= g.w.in) return -1;
   const int row = y - t.window.y, column = x - t.window.x;  // [0, 8) x [0, 16): phase_gemm_plan.h
-  return static_cast<int32_t>(window + (column / kBoxSide) * kBoxBytes +
-                              (row * stage_channels<T>() * kBoxSide + column % kBoxSide) * int(sizeof(T)));
+  return static_cast<int32_t>(window +
+                              phase_gemm::window_offset(row, column, 0, stage_channels<T>()) * int(sizeof(T)));
 }
 
 // Consumer w: D (pixels x output channels) += A (input pixels x channels, from registers) x B
@@ -279,7 +279,7 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   using S = Tile<T, kWide>;
   constexpr bool kTf32 = sizeof(T) == 4;
   constexpr int R = S::boxes_per_consumer, kPerBox = S::channels / 2;
-  constexpr int kChannelBytes = kBoxSide * int(sizeof(T));  // one channel of a box row
+  constexpr int kChannelBytes = phase_gemm::window_offset(0, 0, 1, stage_channels<T>()) * int(sizeof(T));
   const ConvTransposeGeometry& g = p.conv.geometry;
   const phase_gemm::PhaseAxis axis_h = phase_gemm::phase_axis(g.h, c.phase_h);
   const phase_gemm::PhaseAxis axis_w = phase_gemm::phase_axis(g.w, c.phase_w);

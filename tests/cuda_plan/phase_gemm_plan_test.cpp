@@ -7,8 +7,9 @@
 // computes the layer the kernel's way, in exact integer arithmetic: per group, phase and 8 x 8 box
 // of the phase grid (box_grid, box_origin), per tap (phase_axis: tap_count, kernel_index) the
 // input block at the tap's corner (input_corner) read through the tap's input window
-// (input_window: boxes that start inside the input, zero past its end as TMA fills them, an
-// unloaded box holding a poison value; pixels outside the input read zero), times the tap's
+// (input_window: boxes that start inside the input, zero past its end, filled in TMA's box order
+// and read where the kernel reads them, window_offset; an unloaded box holds a poison value;
+// pixels outside the input read zero), times the tap's
 // weights; each box pixel then stored to its output pixel (geometry.h's phase_output_index) when
 // it lies in the phase and the batch. It checks that every in-input pixel lies in its window,
 // every output element is written exactly once and equals the brute-force result.
@@ -92,31 +93,38 @@ static void walk(const Layer& L, std::vector<int64_t>* y, std::vector<int>* writ
                     input_window(x0, y0, static_cast<int>(g.w.in), static_cast<int>(g.h.in));
                 CHECK(win.x >= 0 && win.x % kBoxSide == 0 && win.x < g.w.in && win.y >= 0 && win.y < g.h.in,
                       "window (%d, %d) of corner (%d, %d)", win.x, win.y, x0, y0);
-                for (int64_t c = 0; c < cin_g; ++c) {
+                // The window as TMA fills it, box by box in the box's own order (column fastest,
+                // then channel, then row: the (W, C, H, N) map): past the input's end zero, an
+                // unloaded second box a poison value. The pixels then read it where the kernel does
+                // (window_offset).
+                const int channels = static_cast<int>(cin_g);
+                std::vector<int64_t> window(2 * kBoxPixels * channels, kPoison);
+                for (int box = 0; box < 2; ++box) {
+                  if (o.image >= g.batch || (box == 1 && !win.second_box)) continue;
+                  for (int r = 0; r < kBoxSide; ++r)
+                    for (int c = 0; c < channels; ++c)
+                      for (int col = 0; col < kBoxSide; ++col) {
+                        const int64_t ih = win.y + r, iw = win.x + box * kBoxSide + col;
+                        const int64_t ci = group * cin_g + c;
+                        window[(box * kBoxPixels * channels) + (r * channels + c) * kBoxSide + col] =
+                            ih >= g.h.in || iw >= g.w.in
+                                ? 0
+                                : L.x[((o.image * g.in_channels + ci) * g.h.in + ih) * g.w.in + iw];
+                      }
+                }
+                for (int c = 0; c < channels; ++c) {
                   const int64_t ci = group * cin_g + c;
                   const int64_t wv = L.w[((ci * cout_g + co) * g.h.kernel + kh) * g.w.kernel + kw];
-                  // The window as TMA fills it: rows and columns past the input's end read zero, an
-                  // unloaded second box reads a poison value.
-                  int64_t window[kBoxSide][2 * kBoxSide];
-                  for (int r = 0; r < kBoxSide; ++r)
-                    for (int col = 0; col < 2 * kBoxSide; ++col) {
-                      const int64_t ih = win.y + r, iw = win.x + col;
-                      const bool loaded = o.image < g.batch && (col < kBoxSide || win.second_box);
-                      window[r][col] = !loaded ? kPoison
-                                       : ih >= g.h.in || iw >= g.w.in
-                                           ? 0
-                                           : L.x[((o.image * g.in_channels + ci) * g.h.in + ih) * g.w.in + iw];
-                    }
                   for (int q = 0; q < kBoxPixels; ++q) {
                     // The consumer's predicate: outside the input (or the batch) reads 0.
                     const int64_t ih = y0 + q / kBoxSide, iw = x0 + q % kBoxSide;
                     if (o.image >= g.batch || ih < 0 || ih >= g.h.in || iw < 0 || iw >= g.w.in) continue;
-                    const int64_t wy = ih - win.y, wx = iw - win.x;
+                    const int wy = static_cast<int>(ih - win.y), wx = static_cast<int>(iw - win.x);
                     CHECK(wy >= 0 && wy < kBoxSide && wx >= 0 && wx < 2 * kBoxSide,
                           "pixel (%lld, %lld) outside its window (%d, %d)", (long long)ih, (long long)iw, win.y,
                           win.x);
                     if (wy < 0 || wy >= kBoxSide || wx < 0 || wx >= 2 * kBoxSide) continue;
-                    acc[q] += window[wy][wx] * wv;
+                    acc[q] += window[window_offset(wy, wx, c, channels)] * wv;
                   }
                 }
               }
