@@ -133,15 +133,8 @@ struct WindowStager {
     for (int k = 0; k < kPlacesPerThread; ++k) {
       if (kPlaces % kThreads != 0 && threadIdx.x + k * kThreads >= kPlaces) break;
 #pragma unroll
-      for (int c = 0; c < CHANNELS; ++c) {
-        float4* run = reinterpret_cast<float4*>(dst + c * Win::channel_stride + run_target[k]);
-        float4 q = *run;
-        q.x = __uint_as_float(tensor_core::to_tf32(q.x));
-        q.y = __uint_as_float(tensor_core::to_tf32(q.y));
-        q.z = __uint_as_float(tensor_core::to_tf32(q.z));
-        q.w = __uint_as_float(tensor_core::to_tf32(q.w));
-        *run = q;
-      }
+      for (int c = 0; c < CHANNELS; ++c)
+        tensor_core::round_float4_to_tf32(reinterpret_cast<float4*>(dst + c * Win::channel_stride + run_target[k]));
     }
   }
 

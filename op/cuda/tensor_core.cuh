@@ -30,19 +30,22 @@ __device__ __forceinline__ uint32_t to_tf32(float v) {
   return r;
 }
 
+// The four floats at v (16-byte aligned) rounded to TF32 in place.
+__device__ __forceinline__ void round_float4_to_tf32(float4* v) {
+  float4 q = *v;
+  q.x = __uint_as_float(to_tf32(q.x));
+  q.y = __uint_as_float(to_tf32(q.y));
+  q.z = __uint_as_float(to_tf32(q.z));
+  q.w = __uint_as_float(to_tf32(q.w));
+  *v = q;
+}
+
 // Each float of data[0, elements) rounded to TF32 in place (round to nearest; elements a multiple of
 // 4, data 16-byte aligned), the float4 vectors shared out from `thread` in steps of `threads`.
 __device__ __forceinline__ void round_to_tf32_in_place(float* data, int elements, int thread, int threads) {
   float4* v = reinterpret_cast<float4*>(data);
 #pragma unroll 1
-  for (int i = thread; i < elements / 4; i += threads) {
-    float4 q = v[i];
-    q.x = __uint_as_float(to_tf32(q.x));
-    q.y = __uint_as_float(to_tf32(q.y));
-    q.z = __uint_as_float(to_tf32(q.z));
-    q.w = __uint_as_float(to_tf32(q.w));
-    v[i] = q;
-  }
+  for (int i = thread; i < elements / 4; i += threads) round_float4_to_tf32(v + i);
 }
 
 // A word of the A or B operand built from the values of channels k and k+1 (k+1 unused for

@@ -187,11 +187,13 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
     const int block = it % p.channel_blocks, tap = it / p.channel_blocks;
     const int j_h = tap / taps_w, j_w = tap % taps_w;
     TapWindow windows[S::boxes];
+    int images[S::boxes];
     uint32_t bytes = S::weight_bytes;
 #pragma unroll
     for (int b = 0; b < S::boxes; ++b) {
       const BoxOrigin o = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + b);
       windows[b] = tap_window(p, axis_h, axis_w, o, j_h, j_w);
+      images[b] = o.image;
       if (o.image < g.batch) bytes += (windows[b].window.second_box ? 2 : 1) * kBoxBytes;
     }
     mbarrier::wait(empty + 8 * s, ((it / S::stages) & 1) ^ 1);
@@ -204,13 +206,12 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
     const int channel = channel0 + block * stage_channels<T>();
 #pragma unroll
     for (int b = 0; b < S::boxes; ++b) {
-      const int image = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + b).image;
-      if (image >= g.batch) continue;
+      if (images[b] >= g.batch) continue;
       const phase_gemm::InputWindow& w = windows[b].window;
       const uint32_t destination = stage + S::weight_bytes + b * kWindowBytes;
-      tma_load_4d(destination, &p.input_map, w.x, channel, w.y, image, full + 8 * s);
+      tma_load_4d(destination, &p.input_map, w.x, channel, w.y, images[b], full + 8 * s);
       if (w.second_box)
-        tma_load_4d(destination + kBoxBytes, &p.input_map, w.x + kBoxSide, channel, w.y, image, full + 8 * s);
+        tma_load_4d(destination + kBoxBytes, &p.input_map, w.x + kBoxSide, channel, w.y, images[b], full + 8 * s);
     }
   }
 }
@@ -352,19 +353,24 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   // box, output channels 8 j + 2 t and + 1.
   const OutputWriter out{p, c, g.h.phase_output_count(c.phase_h), g.w.phase_output_count(c.phase_w)};
   const int64_t co0 = int64_t(c.co_tile) * S::channels + 2 * t;
+  int64_t pixel0[R], pixel8[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
     const int box = c.pixel_tile * S::boxes + R * w + r;
-    const int64_t pixel0 = out.pixel_offset(box, pixel), pixel8 = out.pixel_offset(box, pixel + 8);
-#pragma unroll
-    for (int j = 0; j < kPerBox / 4; ++j)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const OutputChannel channel_je = out.channel<T>(co0 + 8 * j + e);
-        out.store<T>(channel_je, pixel0, d[r][4 * j + e]);
-        out.store<T>(channel_je, pixel8, d[r][4 * j + 2 + e]);
-      }
+    pixel0[r] = out.pixel_offset(box, pixel);
+    pixel8[r] = out.pixel_offset(box, pixel + 8);
   }
+#pragma unroll
+  for (int j = 0; j < kPerBox / 4; ++j)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const OutputChannel channel_je = out.channel<T>(co0 + 8 * j + e);  // shared by the boxes
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        out.store<T>(channel_je, pixel0[r], d[r][4 * j + e]);
+        out.store<T>(channel_je, pixel8[r], d[r][4 * j + 2 + e]);
+      }
+    }
 }
 #endif
 
