@@ -95,8 +95,8 @@ cudaError_t launch_image_gemm(const ConvArgs& args, void* workspace, cudaStream_
 
 // Phase GEMM (wgmma_phase_gemm.cu, sm_90a): TF32 (when args.allow_tf32) / bf16 / fp16, dilation 1,
 // kernel >= stride on both axes: per group and phase one wgmma GEMM, output channels x the
-// phase's pixels x (taps, input channels), every tap's input tile a TMA box moved by the tap
-// (zeros outside the input).
+// phase's pixels x (taps, input channels), the input by TMA boxes that start inside the tensor,
+// each thread moving its pixels by the tap (zeros outside the input).
 // supported() also needs a compute capability 9.0 device, the driver's tensor-map encoder, input
 // rows of unit stride with the other strides multiples of 16 bytes, a 16-byte aligned input, and
 // input channels per group a multiple of 64 (TF32: 32) when there are several groups.
