@@ -42,6 +42,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
 
 #include "element.cuh"
 #include "launch.h"
@@ -274,7 +277,7 @@ __device__ __forceinline__ int32_t pixel_address(const PhaseGemmArgs& p, const T
 // by each thread from the window (which also moves each pixel by the tap, at any offset, and
 // reads zero outside the input). A warp's loads fall in distinct banks: its 8 pixels lie in one
 // 16- or 32-byte run of a channel row, and its 4 channel lanes 2 (TF32: 1) channel rows apart.
-template <typename T, bool kWide>
+template <typename T, bool kWide, int kABuffers>
 __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring, uint32_t full, uint32_t empty,
                         int w, int thread) {
   using S = Tile<T, kWide>;
@@ -293,7 +296,9 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   // The thread's A rows are box pixels `pixel` and `pixel + 8`; its K columns per step are
   // channels t and t + 4 (TF32) or the pairs 2 t, 2 t + 1 and 2 t + 8, 2 t + 9 (16-bit).
   const int pixel = 16 * warp + lane / 4, t = lane % 4;
-  for (int it = 0; it < stages; ++it) {
+  using Operands = uint32_t[R][kKSteps][4];
+  // One stage: its A registers loaded, its wgmmas issued and committed.
+  auto issue_stage = [&](int it, Operands& a) {
     const int s = it % S::stages;
     const int tap = it / p.channel_blocks;
     const int j_h = tap / axis_w.tap_count, j_w = tap % axis_w.tap_count;
@@ -309,7 +314,6 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
       address[r][1] = pixel_address<T>(p, window, o.image, pixel + 8, at);
     }
     mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
-    uint32_t a[R][kKSteps][4];
 #pragma unroll
     for (int r = 0; r < R; ++r)
 #pragma unroll
@@ -342,11 +346,36 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
     wgmma::commit();
 #pragma unroll
     for (int r = 0; r < R; ++r) wgmma::fence_operands(d[r]);
-    // The A registers are rewritten next stage: this stage's wgmmas finish first.
-    wgmma::wait<0>();
+  };
+  // Stage `it`'s wgmmas have finished once at most `Pending` later groups are in flight: its
+  // weights may then be overwritten (the window was read into registers before its wgmmas).
+  auto release_after = [&](int it, auto pending) {
+    wgmma::wait<decltype(pending)::value>();
 #pragma unroll
     for (int r = 0; r < R; ++r) wgmma::fence_operands(d[r]);
-    mbarrier::arrive_if(empty + 8 * s, lane == 0);
+    mbarrier::arrive_if(empty + 8 * (it % S::stages), lane == 0);
+  };
+  using None = std::integral_constant<int, 0>;
+  using One = std::integral_constant<int, 1>;
+  if constexpr (kABuffers == 1) {
+    // The A registers are rewritten next stage: each stage's wgmmas finish first.
+    Operands a;
+    for (int it = 0; it < stages; ++it) {
+      issue_stage(it, a);
+      release_after(it, None{});
+    }
+  } else {
+    // Two register sets: stage it + 1's A loads (and its wait for the copies) overlap stage it's
+    // wgmmas, and stage it - 1, whose set stage it + 1 reuses, is waited for before them.
+    Operands a[2];
+    for (int it = 0; it < stages; it += 2) {
+      issue_stage(it, a[0]);
+      if (it > 0) release_after(it - 1, One{});
+      if (it + 1 >= stages) break;
+      issue_stage(it + 1, a[1]);
+      release_after(it, One{});
+    }
+    release_after(stages - 1, None{});
   }
 
   // Thread (warp v, lane 4 q + t) holds, per box and n8 block j, pixels 16 v + q and + 8 of the
@@ -374,7 +403,7 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
 }
 #endif
 
-template <typename T, bool kWide>
+template <typename T, bool kWide, int kABuffers>
 __global__ void __launch_bounds__(kThreads, 1) phase_gemm_kernel(const __grid_constant__ PhaseGemmArgs p) {
 #if defined(TCONV_WGMMA_DEVICE)
   using S = Tile<T, kWide>;
@@ -396,7 +425,7 @@ __global__ void __launch_bounds__(kThreads, 1) phase_gemm_kernel(const __grid_co
   } else {
     wgmma::set_max_registers<true, kConsumerRegisters>();
     const int thread = threadIdx.x - 128;
-    consume<T, kWide>(p, c, ring, full, empty, thread / 128, thread);
+    consume<T, kWide, kABuffers>(p, c, ring, full, empty, thread / 128, thread);
   }
 #elif defined(__CUDA_ARCH__)
   __trap();  // never launched: supported() requires the sm_90a code's device
@@ -551,7 +580,7 @@ cudaError_t encode_input_map(PhaseGemmArgs* p) {
   return r == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidValue;
 }
 
-template <typename T, bool kWide>
+template <typename T, bool kWide, int kABuffers>
 cudaError_t launch_typed(PhaseGemmArgs& p, void* workspace, cudaStream_t stream) {
   using S = Tile<T, kWide>;
   const ConvTransposeGeometry& g = p.conv.geometry;
@@ -564,7 +593,7 @@ cudaError_t launch_typed(PhaseGemmArgs& p, void* workspace, cudaStream_t stream)
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
   p.packed = workspace;
-  constexpr auto kernel = phase_gemm_kernel<T, kWide>;
+  constexpr auto kernel = phase_gemm_kernel<T, kWide, kABuffers>;
   int64_t limit = 0;
   e = raise_dynamic_shared_memory_limit<kernel, true>(&limit);
   if (e != cudaSuccess) return e;
@@ -574,10 +603,24 @@ cudaError_t launch_typed(PhaseGemmArgs& p, void* workspace, cudaStream_t stream)
   return cudaGetLastError();
 }
 
+// TCONV_PHASE_GEMM_A_BUFFERS=2: two A register sets, one stage's wgmmas in flight while the next
+// stage's A is loaded (default 1: each stage's wgmmas finish before the next stage's loads).
+int a_buffers() {
+  static const int n = [] {
+    const char* v = std::getenv("TCONV_PHASE_GEMM_A_BUFFERS");
+    return v != nullptr && std::strcmp(v, "2") == 0 ? 2 : 1;
+  }();
+  return n;
+}
+
+template <typename T, int kABuffers>
+cudaError_t launch_buffers(PhaseGemmArgs& p, void* workspace, cudaStream_t stream) {
+  return wide_tiles(p.conv.geometry) ? launch_typed<T, true, kABuffers>(p, workspace, stream)
+                                     : launch_typed<T, false, kABuffers>(p, workspace, stream);
+}
 template <typename T>
 cudaError_t launch_dtype(PhaseGemmArgs& p, void* workspace, cudaStream_t stream) {
-  return wide_tiles(p.conv.geometry) ? launch_typed<T, true>(p, workspace, stream)
-                                     : launch_typed<T, false>(p, workspace, stream);
+  return a_buffers() == 2 ? launch_buffers<T, 2>(p, workspace, stream) : launch_buffers<T, 1>(p, workspace, stream);
 }
 
 }  // namespace
