@@ -92,6 +92,7 @@ struct ImageGemmArgs {
   // N tile: whole images (images_per_tile = 128 / (H W), bands = 1), or for larger images one
   // band of input rows (images_per_tile = 1): band b writes output rows [b, b + 1) x band_out_rows
   // and stages the input rows from the first its taps read, slot_pixels / W of them.
+  bool whole_images;         // stages every row from 0, even where one band would start lower
   int images_per_tile;
   int bands, band_out_rows;
   int slot_pixels;           // tile columns per image: H W, or a band's rows x W
@@ -127,7 +128,7 @@ __device__ __forceinline__ NTile n_tile_of(const ImageGemmArgs& p, int64_t n_til
   // Whole images stage every row from 0 (their 16-byte chunks start at the image's first pixel); a
   // band stages from the first row its lowest tap reads (rows of whole chunks), as band_out_rows().
   const int first = t.oh0 + static_cast<int>(g.h.padding) - static_cast<int>(g.h.kernel - 1);
-  t.ih0 = p.bands == 1 || first <= 0 ? 0 : (first + static_cast<int>(g.h.stride) - 1) / static_cast<int>(g.h.stride);
+  t.ih0 = p.whole_images || first <= 0 ? 0 : (first + static_cast<int>(g.h.stride) - 1) / static_cast<int>(g.h.stride);
   return t;
 }
 
@@ -439,6 +440,7 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
   p.output_strides = output_strides(args);
   p.channels_per_tile = static_cast<int>(kTileM / taps);
   if (pixels <= Tile::N && pixels % 8 == 0) {  // whole images
+    p.whole_images = true;
     p.images_per_tile = static_cast<int>(Tile::N / pixels);
     p.bands = 1;
     p.band_out_rows = static_cast<int>(g.h.out);
@@ -448,6 +450,7 @@ bool make_plan(const ConvArgs& args, ImageGemmArgs* plan) {
     if (g.w.in % 8 != 0 || rows < 1 || g.h.out >= (int64_t(1) << 30)) return false;
     p.band_out_rows = band_out_rows(g, rows);
     if (p.band_out_rows == 0) return false;
+    p.whole_images = false;
     p.images_per_tile = 1;
     p.bands = static_cast<int>((g.h.out + p.band_out_rows - 1) / p.band_out_rows);
     p.slot_pixels = static_cast<int>(rows * g.w.in);

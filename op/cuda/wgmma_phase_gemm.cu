@@ -185,19 +185,23 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
                                p.channel_blocks * int64_t(S::weight_bytes);
   const int channel0 = c.group * static_cast<int>(g.in_channels_per_group());
   const int stages = stage_count(p, c);
+  // The boxes' origins are the CTA's; their windows and the stage's bytes change with the tap only.
+  BoxOrigin origins[S::boxes];
+#pragma unroll
+  for (int b = 0; b < S::boxes; ++b) origins[b] = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + b);
+  TapWindow windows[S::boxes];
+  uint32_t bytes = 0;
   for (int it = 0; it < stages; ++it) {
     const int s = it % S::stages;
     const int block = it % p.channel_blocks, tap = it / p.channel_blocks;
     const int j_h = tap / taps_w, j_w = tap % taps_w;
-    TapWindow windows[S::boxes];
-    int images[S::boxes];
-    uint32_t bytes = S::weight_bytes;
+    if (block == 0) {
+      bytes = S::weight_bytes;
 #pragma unroll
-    for (int b = 0; b < S::boxes; ++b) {
-      const BoxOrigin o = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + b);
-      windows[b] = tap_window(p, axis_h, axis_w, o, j_h, j_w);
-      images[b] = o.image;
-      if (o.image < g.batch) bytes += (windows[b].window.second_box ? 2 : 1) * kBoxBytes;
+      for (int b = 0; b < S::boxes; ++b) {
+        windows[b] = tap_window(p, axis_h, axis_w, origins[b], j_h, j_w);
+        if (origins[b].image < g.batch) bytes += (windows[b].window.second_box ? 2 : 1) * kBoxBytes;
+      }
     }
     mbarrier::wait(empty + 8 * s, ((it / S::stages) & 1) ^ 1);
     mbarrier::arrive_expect_bytes(full + 8 * s, bytes);
@@ -209,12 +213,13 @@ __device__ void produce(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
     const int channel = channel0 + block * stage_channels<T>();
 #pragma unroll
     for (int b = 0; b < S::boxes; ++b) {
-      if (images[b] >= g.batch) continue;
+      if (origins[b].image >= g.batch) continue;
       const phase_gemm::InputWindow& w = windows[b].window;
       const uint32_t destination = stage + S::weight_bytes + b * kWindowBytes;
-      tma_load_4d(destination, &p.input_map, w.x, channel, w.y, images[b], full + 8 * s);
+      tma_load_4d(destination, &p.input_map, w.x, channel, w.y, origins[b].image, full + 8 * s);
       if (w.second_box)
-        tma_load_4d(destination + kBoxBytes, &p.input_map, w.x + kBoxSide, channel, w.y, images[b], full + 8 * s);
+        tma_load_4d(destination + kBoxBytes, &p.input_map, w.x + kBoxSide, channel, w.y, origins[b].image,
+                    full + 8 * s);
     }
   }
 }
@@ -298,21 +303,33 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   const int pixel = 16 * warp + lane / 4, t = lane % 4;
   using Operands = uint32_t[R][kKSteps][4];
   // One stage: its A registers loaded, its wgmmas issued and committed.
+  // The thread's pixels in each stage, as offsets from the stage's start (-1: reads zero). They
+  // change with the tap only, so they are found once per tap, not per stage.
+  BoxOrigin origins[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) origins[r] = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + R * w + r);
+  int32_t offsets[R][2];
+  int offsets_tap = -1;
   auto issue_stage = [&](int it, Operands& a) {
     const int s = it % S::stages;
     const int tap = it / p.channel_blocks;
-    const int j_h = tap / axis_w.tap_count, j_w = tap % axis_w.tap_count;
+    if (tap != offsets_tap) {
+      offsets_tap = tap;
+      const int j_h = tap / axis_w.tap_count, j_w = tap % axis_w.tap_count;
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const TapWindow window = tap_window(p, axis_h, axis_w, origins[r], j_h, j_w);
+        const uint32_t at = S::weight_bytes + (R * w + r) * kWindowBytes;
+        offsets[r][0] = pixel_address<T>(p, window, origins[r].image, pixel, at);
+        offsets[r][1] = pixel_address<T>(p, window, origins[r].image, pixel + 8, at);
+      }
+    }
     const uint32_t stage = ring + s * S::stage_bytes;
     int32_t address[R][2];
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
-      const int box = R * w + r;
-      const BoxOrigin o = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + box);
-      const TapWindow window = tap_window(p, axis_h, axis_w, o, j_h, j_w);
-      const uint32_t at = stage + S::weight_bytes + box * kWindowBytes;
-      address[r][0] = pixel_address<T>(p, window, o.image, pixel, at);
-      address[r][1] = pixel_address<T>(p, window, o.image, pixel + 8, at);
-    }
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) address[r][e] = offsets[r][e] < 0 ? -1 : int32_t(stage) + offsets[r][e];
     mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
 #pragma unroll
     for (int r = 0; r < R; ++r)

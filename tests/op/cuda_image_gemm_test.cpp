@@ -85,3 +85,38 @@ CATCH_TEST_CASE("CUDA: DCGAN 4x4 / s2 layers at a small size", "[cuda][sweep]") 
     check_layer(dcgan, at::kBFloat16, false);
   }
 }
+
+CATCH_TEST_CASE("CUDA: one band whose first staged row is past row 0", "[cuda]") {
+  // Images too large for a tile (bands) whose output has so few rows that one band covers it,
+  // with padding beyond the kernel so that its taps start reading at input row 2 (or 1). Session
+  // 16's pinned run found that band staged from row 0 (bf16 error 0.49, fp16 0.32): the kernel had
+  // taken "one band" for "whole images".
+  ArgSet from_row_2;  // 8 x 24 images: output 2 x 73, its taps read rows 2 to 5
+  from_row_2.batch = 7;
+  from_row_2.in_h = 8;
+  from_row_2.in_w = 24;
+  from_row_2.kernel_h = 3;
+  from_row_2.kernel_w = 4;
+  from_row_2.stride = {1, 3};
+  from_row_2.padding = {4, 0};
+  from_row_2.in_channels_per_group = 64;
+  from_row_2.out_channels_per_group = 18;
+  from_row_2.bias_layout = BiasLayout::Contiguous;
+  from_row_2.data_seed = 145;
+  ArgSet from_row_1;  // 10 x 16 images: output 6 x 48, its taps read rows 1 to 8
+  from_row_1.batch = 2;
+  from_row_1.in_h = 10;
+  from_row_1.in_w = 16;
+  from_row_1.kernel_h = from_row_1.kernel_w = 3;
+  from_row_1.stride = {1, 3};
+  from_row_1.padding = {3, 1};
+  from_row_1.output_padding = {0, 2};
+  from_row_1.in_channels_per_group = from_row_1.out_channels_per_group = 111;
+  from_row_1.data_seed = 78;
+  for (const ArgSet& band : {from_row_2, from_row_1}) {
+    CATCH_INFO("input " << band.in_h << " x " << band.in_w);
+    check_layer(band, at::kBFloat16, false);
+    check_layer(band, at::kHalf, false);
+    check_layer(band, at::kFloat, true);
+  }
+}
