@@ -10,12 +10,13 @@
 // one GEMM over output channels, the phase's pixels and K = taps x input channels.
 //
 // Why TMA. Each stage's input is a few boxes of the image (8 x 8 pixels x one stage's channels),
-// copied by one thread's instructions; the unit zero-fills what lies past the tensor's end. It does
-// not take a box whose corner lies below zero: every such box faulted ("illegal instruction") in
-// session 15's probes, and so did the first two versions of this kernel, which moved each box's
-// corner by the tap. Here a tap's 8 x 8 input block is read from a window of two boxes that start
-// inside the input (phase_gemm_plan.h: input_window) and each thread moves its pixels by the tap
-// itself, reading zero outside the input.
+// copied by one thread's instructions; the unit zero-fills what lies outside the tensor. Its box's
+// innermost corner must be a multiple of 16 bytes: corners -1, 1 and 12 (16-bit) faulted
+// ("illegal instruction") in the probes of sessions 15 and 16, 0, 8 and -8 worked, and the first
+// two versions of this kernel, which moved each box's corner by the tap, faulted. Here a tap's 8 x
+// 8 input block is read from a window of two boxes whose columns start at multiples of 8, inside
+// the input (phase_gemm_plan.h: input_window), and each thread moves its pixels by the tap itself,
+// reading zero outside the input.
 //
 // Layouts, no swizzle. The tensor map lists the input's dimensions as (W, C, H, N), and TMA writes a
 // box in that order: 8 columns x one stage's channels x 8 rows land as [row][channel][8 columns]
