@@ -113,6 +113,13 @@ __device__ __forceinline__ uint64_t b32_descriptor(uint32_t stage, int k_step) {
 }
 #endif
 
+// The first input row a band of output rows from oh0 reads (its lowest tap's; clamped to 0): where
+// the band's staging starts. One formula for the plan (band_out_rows) and the kernel (n_tile_of).
+TCONV_HOST_DEVICE int64_t band_first_input_row(const AxisGeometry& h, int64_t oh0) {
+  const int64_t first = oh0 + h.padding - (h.kernel - 1);
+  return first <= 0 ? 0 : (first + h.stride - 1) / h.stride;
+}
+
 // A CTA's N tile: its first image, output rows [oh0, oh1) and first staged input row.
 struct NTile {
   int64_t image0;
@@ -125,10 +132,9 @@ __device__ __forceinline__ NTile n_tile_of(const ImageGemmArgs& p, int64_t n_til
   t.image0 = (n_tile / p.bands) * p.images_per_tile;
   t.oh0 = band * p.band_out_rows;
   t.oh1 = min(static_cast<int>(g.h.out), t.oh0 + p.band_out_rows);
-  // Whole images stage every row from 0 (their 16-byte chunks start at the image's first pixel); a
-  // band stages from the first row its lowest tap reads (rows of whole chunks), as band_out_rows().
-  const int first = t.oh0 + static_cast<int>(g.h.padding) - static_cast<int>(g.h.kernel - 1);
-  t.ih0 = p.whole_images || first <= 0 ? 0 : (first + static_cast<int>(g.h.stride) - 1) / static_cast<int>(g.h.stride);
+  // Whole images stage every row from 0 (their 16-byte chunks start at the image's first pixel),
+  // even where their taps start lower; a band, even the only one, stages from its first tap row.
+  t.ih0 = p.whole_images ? 0 : static_cast<int>(band_first_input_row(g.h, t.oh0));
   return t;
 }
 
@@ -409,8 +415,7 @@ int band_out_rows(const ConvTransposeGeometry& g, int64_t rows) {
   auto fits = [&](int64_t out_rows) {
     for (int64_t oh0 = 0; oh0 < h.out; oh0 += out_rows) {
       const int64_t oh1 = std::min(h.out, oh0 + out_rows);
-      const int64_t first = oh0 + h.padding - (h.kernel - 1);
-      const int64_t ih0 = first <= 0 ? 0 : (first + h.stride - 1) / h.stride;
+      const int64_t ih0 = band_first_input_row(h, oh0);
       const int64_t ih1 = std::min(h.in - 1, (oh1 - 1 + h.padding) / h.stride);
       if (ih1 - ih0 + 1 > rows) return false;
     }
