@@ -63,11 +63,12 @@ TCONV_HOST_DEVICE PhaseAxis phase_axis(const AxisGeometry& a, int64_t phase) {
 }
 
 // Where a tap's input block is loaded from. TMA faulted ("illegal instruction") on every box whose
-// innermost corner was not a multiple of 16 bytes (probes of sessions 15 and 16: -1, 1, 12 faulted,
-// 0, 8, -8 worked), so boxes start at columns that are multiples of 8, inside the tensor: the block at corner (x0, y0) (either may be negative or past the end) is read from a window of
-// 8 rows from y = y0 clamped into [0, height - 1] and 16 columns from x = x0 rounded down to a
-// multiple of 8 and clamped into [0, the last multiple of 8 below width]; that is two boxes of 8
-// columns, the second loaded only where it starts inside the input. Every block pixel inside the
+// innermost corner was not a multiple of 16 bytes (probes of sessions 15 and 16: -1, 1 and 12
+// faulted, 0, 8 and -8 worked), so boxes start at columns that are multiples of 8, inside the
+// tensor: the block at corner (x0, y0) (either may be negative or past the end) is read from a
+// window of 8 rows from y = y0 clamped into [0, height - 1] and 16 columns from x = x0 rounded down
+// to a multiple of 8 and clamped into [0, the last multiple of 8 below width]; that is two boxes of
+// 8 columns, the second loaded only where it starts inside the input. Every block pixel inside the
 // input lies in the window (the host test checks it); pixels outside the input read zero.
 struct InputWindow {
   int x, y;         // the window's first input column (a multiple of 8) and row

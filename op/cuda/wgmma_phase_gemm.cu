@@ -303,7 +303,6 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   // channels t and t + 4 (TF32) or the pairs 2 t, 2 t + 1 and 2 t + 8, 2 t + 9 (16-bit).
   const int pixel = 16 * warp + lane / 4, t = lane % 4;
   using Operands = uint32_t[R][kKSteps][4];
-  // One stage: its A registers loaded, its wgmmas issued and committed.
   // The thread's pixels in each stage, as offsets from the stage's start (-1: reads zero). They
   // change with the tap only, so they are found once per tap, not per stage.
   BoxOrigin origins[R];
@@ -311,6 +310,7 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
   for (int r = 0; r < R; ++r) origins[r] = phase_gemm::box_origin(p.boxes, c.pixel_tile * S::boxes + R * w + r);
   int32_t offsets[R][2];
   int offsets_tap = -1;
+  // One stage: its A registers loaded, its wgmmas issued and committed.
   auto issue_stage = [&](int it, Operands& a) {
     const int s = it % S::stages;
     const int tap = it / p.channel_blocks;
