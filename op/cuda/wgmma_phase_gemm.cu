@@ -262,12 +262,13 @@ struct OutputWriter {
   }
 };
 
-// Where a consumer thread's pixel finds its input in a stage: the address of its first channel in
-// the box's window (boxes [row][channel][8 columns], the window's two boxes side by side), or -1
-// where the pixel reads outside the input or the batch (its A values are then zero).
+// Where a consumer thread's pixel finds its input in a stage: the byte offset, from the stage's
+// start, of its first channel in the box's window (which starts at `window`; boxes [row][channel][8
+// columns], the window's two boxes side by side), or -1 where the pixel reads outside the input or
+// the batch (its A values are then zero).
 template <typename T>
-__device__ __forceinline__ int32_t pixel_address(const PhaseGemmArgs& p, const TapWindow& t, int image, int pixel,
-                                                 uint32_t window) {
+__device__ __forceinline__ int32_t pixel_offset(const PhaseGemmArgs& p, const TapWindow& t, int image, int pixel,
+                                                uint32_t window) {
   const ConvTransposeGeometry& g = p.conv.geometry;
   const int y = t.y0 + pixel / kBoxSide, x = t.x0 + pixel % kBoxSide;
   if (image >= g.batch || y < 0 || y >= g.h.in || x < 0 || x >= g.w.in) return -1;
@@ -321,16 +322,11 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
       for (int r = 0; r < R; ++r) {
         const TapWindow window = tap_window(p, axis_h, axis_w, origins[r], j_h, j_w);
         const uint32_t at = S::weight_bytes + (R * w + r) * kWindowBytes;
-        offsets[r][0] = pixel_address<T>(p, window, origins[r].image, pixel, at);
-        offsets[r][1] = pixel_address<T>(p, window, origins[r].image, pixel + 8, at);
+        offsets[r][0] = pixel_offset<T>(p, window, origins[r].image, pixel, at);
+        offsets[r][1] = pixel_offset<T>(p, window, origins[r].image, pixel + 8, at);
       }
     }
     const uint32_t stage = ring + s * S::stage_bytes;
-    int32_t address[R][2];
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) address[r][e] = offsets[r][e] < 0 ? -1 : int32_t(stage) + offsets[r][e];
     mbarrier::wait(full + 8 * s, (it / S::stages) & 1);
 #pragma unroll
     for (int r = 0; r < R; ++r)
@@ -338,18 +334,19 @@ __device__ void consume(const PhaseGemmArgs& p, const CtaPlace& c, uint32_t ring
       for (int k = 0; k < kKSteps; ++k)
 #pragma unroll
         for (int q = 0; q < 4; ++q) {
-          const int32_t at = address[r][q % 2];
+          const int32_t offset = offsets[r][q % 2];
+          const uint32_t at = stage + uint32_t(offset);
           if constexpr (kTf32) {
             const int channel = 8 * k + t + 4 * (q / 2);
-            a[r][k][q] = at < 0 ? 0u
-                                : tensor_core::to_tf32(__uint_as_float(
-                                      tensor_core::ld_shared_u32(uint32_t(at) + channel * kChannelBytes)));
+            a[r][k][q] = offset < 0 ? 0u
+                                    : tensor_core::to_tf32(
+                                          __uint_as_float(tensor_core::ld_shared_u32(at + channel * kChannelBytes)));
           } else {
             const int channel = 16 * k + 2 * t + 8 * (q / 2);
-            const uint32_t at_channel = uint32_t(at) + channel * kChannelBytes;
-            a[r][k][q] = at < 0 ? 0u
-                                : tensor_core::ld_shared_u16(at_channel) |
-                                      (tensor_core::ld_shared_u16(at_channel + kChannelBytes) << 16);
+            const uint32_t at_channel = at + channel * kChannelBytes;
+            a[r][k][q] = offset < 0 ? 0u
+                                    : tensor_core::ld_shared_u16(at_channel) |
+                                          (tensor_core::ld_shared_u16(at_channel + kChannelBytes) << 16);
           }
         }
     wgmma::fence();

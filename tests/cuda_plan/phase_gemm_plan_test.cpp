@@ -9,10 +9,10 @@
 // input block at the tap's corner (input_corner) read through the tap's input window
 // (input_window: boxes that start inside the input, zero past its end, filled in TMA's box order
 // and read where the kernel reads them, window_offset; an unloaded box holds a poison value;
-// pixels outside the input read zero), times the tap's
-// weights; each box pixel then stored to its output pixel (geometry.h's phase_output_index) when
-// it lies in the phase and the batch. It checks that every in-input pixel lies in its window,
-// every output element is written exactly once and equals the brute-force result.
+// pixels outside the input read zero), times the tap's weights; each box pixel then stored to its
+// output pixel (geometry.h's phase_output_index) when it lies in the phase and the batch. It checks
+// that every in-input pixel lies in its window and that every output element is written exactly
+// once and equals the brute-force result.
 #include <cstdio>
 #include <cstdlib>
 #include <random>
