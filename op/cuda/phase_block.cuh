@@ -132,7 +132,8 @@ struct WindowStager {
 #pragma unroll
     for (int k = 0; k < kPlacesPerThread; ++k) {
       if (kPlaces % kThreads != 0 && threadIdx.x + k * kThreads >= kPlaces) break;
-#pragma unroll
+      // In batches of 8 channels: all 16 of a 16-channel stage at once spilled at 128 registers.
+#pragma unroll 8
       for (int c = 0; c < CHANNELS; ++c)
         tensor_core::round_float4_to_tf32(reinterpret_cast<float4*>(dst + c * Win::channel_stride + run_target[k]));
     }

@@ -36,6 +36,7 @@
 // and then ran 3% slower, run 83) and the element-by-element copy stay at 2 CTAs.
 // Measured (H100, dcgan_64to3, run 84): TF32 0.099 ms, bf16 0.057, fp16 0.055 (the FFMA body: 0.111
 // in every mode; cuDNN 0.34 / 0.37).
+#include <cstdlib>
 #include <type_traits>
 
 #include "phase_block.cuh"
@@ -61,7 +62,7 @@ constexpr int kStages = 2;
 template <typename T>
 struct Operand {
   static constexpr int pack = std::is_same<T, float>::value ? 1 : 2;  // channels per word
-  static constexpr int stage_channels = 8 * pack;                     // one mma's K
+  static constexpr int step_channels = 8 * pack;                      // one mma's K
   // Channel stride mod 32 words: lane t's channel (pack t) lands 8 t banks from lane 0's.
   static constexpr int spread = 8 / pack;
 };
@@ -80,16 +81,20 @@ template <typename T> __device__ __forceinline__ uint32_t weight_word(T lo, T hi
 // t_w the tap that offset d_x means for e_w; zero where that tap is outside the kernel, n >= 2 COUT
 // or the channel past the group. Stored as [combo][lane][2] words, so a lane's b0, b1 are one
 // 8-byte load.
-template <typename T, int TAPS, int P, int COUT>
+template <typename T, int TAPS, int P, int COUT, int STEPS>
 struct WeightFragments {
   static constexpr int kOffsets = P + TAPS;  // window offsets per axis
   static constexpr int kCombos = kStride * TAPS * kOffsets;
   static constexpr int kPack = Operand<T>::pack;
-  static constexpr int words = kCombos * 64;
+  static constexpr int step_words = kCombos * 64;  // one K step's fragments
+  static constexpr int words = STEPS * step_words;
+  // A place's low bits: its weight's channel in the stage (STEPS * 16 at most).
+  static constexpr int kChannelBits = 5;
+  static_assert(STEPS * Operand<T>::step_channels <= (1 << kChannelBits), "stage channels fit a place's low bits");
   static constexpr int per_thread = (words + kThreads - 1) / kThreads;
   const T* w;  // the group's weights [cin_g][COUT][KH][KW]
   int cin_g, channel_stride;  // channel_stride = COUT KH KW
-  // Per word of the thread, fixed for the whole CTA: 16 x (its first weight's offset from the
+  // Per word of the thread, fixed for the whole CTA: 32 x (its first weight's offset from the
   // stage's first channel) + that weight's channel in the stage, or -1 for a zero word (one
   // register per word: the 16-bit CTAs run at 80). A stage costs a load per weight.
   int place[per_thread];
@@ -102,14 +107,14 @@ struct WeightFragments {
 #pragma unroll
     for (int k = 0; k < per_thread; ++k) {
       const int i = threadIdx.x + k * kThreads;
-      const int q = i / 64, lane = (i / 2) % 32, j = i % 2;
+      const int step = i / step_words, q = (i % step_words) / 64, lane = (i / 2) % 32, j = i % 2;
       const int dx = q % kOffsets, th = (q / kOffsets) % TAPS, eh = q / (kOffsets * TAPS);
       // b0: k = t (TF32) or 2t, 2t + 1 (16-bit); b1: 4 pack further; n = g.
-      const int n = lane / 4, channel = kPack * (lane % 4) + 4 * kPack * j;
+      const int n = lane / 4, channel = step * Operand<T>::step_channels + kPack * (lane % 4) + 4 * kPack * j;
       const int ew = n / COUT, co = n % COUT, tw = window_offset(ew, dx, TAPS, P);
       const int kh = kStride * th + (eh ^ P), kw = kStride * tw + (ew ^ P);
       const bool live = i < words && n < kStride * COUT && tw >= 0 && tw < TAPS && kh < KH && kw < KW;
-      place[k] = live ? 16 * (channel * channel_stride + (co * KH + kh) * KW + kw) + channel : -1;
+      place[k] = live ? ((channel * channel_stride + (co * KH + kh) * KW + kw) << kChannelBits) + channel : -1;
     }
   }
 
@@ -118,8 +123,8 @@ struct WeightFragments {
     const T* stage_w = w + int64_t(ci0) * channel_stride;
 #pragma unroll
     for (int k = 0; k < per_thread; ++k) {
-      const int ci = ci0 + (place[k] & 15);
-      const T* at = stage_w + (place[k] >> 4);
+      const int ci = ci0 + (place[k] & ((1 << kChannelBits) - 1));
+      const T* at = stage_w + (place[k] >> kChannelBits);
       const T lo = place[k] >= 0 && ci < cin_g ? load_readonly(at) : T(0.0f);
       const T hi = kPack == 2 && place[k] >= 0 && ci + 1 < cin_g ? load_readonly(at + channel_stride) : T(0.0f);
       held[k] = weight_word(lo, hi);
@@ -134,11 +139,11 @@ struct WeightFragments {
   }
 };
 
-template <typename T, int TAPS, int P, int COUT>
+template <typename T, int TAPS, int P, int COUT, int STEPS>
 struct Layout {
   using Win = Window<T, TAPS, P, MmaTile, Operand<T>::spread>;
-  using Weights = WeightFragments<T, TAPS, P, COUT>;
-  static constexpr int stage_channels = Operand<T>::stage_channels;
+  using Weights = WeightFragments<T, TAPS, P, COUT, STEPS>;
+  static constexpr int stage_channels = STEPS * Operand<T>::step_channels;
   static constexpr int stage_elements = stage_channels * Win::channel_stride;
   // The output tile after the loop, as float [co][row][column]; planes 8 words apart in the banks.
   static constexpr int out_rows = kStride * MmaTile::rows, out_cols = kStride * MmaTile::cols;
@@ -151,11 +156,11 @@ struct Layout {
 };
 
 
-// acc += one stage. `a`: the lane's A origin in the stage (channel pack t, the warp's first window
-// row, column shift + warp column + g); `b_words`: the lane's B words of combo 0.
-template <typename T, int TAPS, int P, int COUT>
-__device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
-  using L = Layout<T, TAPS, P, COUT>;
+// acc += one K step. `a`: the lane's A origin in the step's channels (channel pack t, the warp's
+// first window row, column shift + warp column + g); `b_words`: the lane's B words of combo 0.
+template <typename T, int TAPS, int P, int COUT, int STEPS>
+__device__ __forceinline__ void mma_step(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
+  using L = Layout<T, TAPS, P, COUT, STEPS>;
   using Weights = typename L::Weights;
   constexpr int kOffsets = Weights::kOffsets;
   constexpr int cs = L::Win::channel_stride, rs = L::Win::row_stride;
@@ -193,12 +198,9 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
   }
 }
 
-// 3 CTAs per SM (80 registers) for 16-bit types with 16-byte rows; float32 (whose in-place rounding
-// needs more registers: 28-32 bytes spilled at 80) and the element-by-element copy stay at 2.
-template <typename T, int TAPS, int P, int COUT, bool VectorRows>
-__global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float>::value ? 3 : 2)
-    phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
-  using L = Layout<T, TAPS, P, COUT>;
+template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STEPS, int CTAS>
+__global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
+  using L = Layout<T, TAPS, P, COUT, STEPS>;
   using Win = typename L::Win;
   extern __shared__ __align__(16) unsigned char shared[];
   T* ring = reinterpret_cast<T*>(shared);
@@ -261,7 +263,11 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
       tensor_core::round_to_tf32_in_place(stage, L::stage_elements, threadIdx.x, kThreads);
       __syncthreads();
     }
-    mma_stage<T, TAPS, P, COUT>(acc, stage + a_origin, weight_stage + (s & 1) * L::Weights::words + 2 * lane);
+    const uint32_t* stage_weights = weight_stage + (s & 1) * L::Weights::words + 2 * lane;
+#pragma unroll
+    for (int step = 0; step < STEPS; ++step)
+      mma_step<T, TAPS, P, COUT, STEPS>(acc, stage + a_origin + step * Operand<T>::step_channels * Win::channel_stride,
+                                        stage_weights + step * L::Weights::step_words);
     if (next) weights.store(weight_stage + ((s + 1) & 1) * L::Weights::words);
   }
   tensor_core::cp_async_wait_all();
@@ -318,18 +324,43 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
   }
 }
 
+// TCONV_PB_VARIANT (a measurement switch for float32 with 16-byte rows; default 0): 1 = stages of
+// two K steps (16 channels: half the barriers and per-stage work, 107 KB of shared memory per CTA),
+// 2 = 3 CTAs per SM (80 registers).
+int float_variant() {
+  static const int v = [] {
+    const char* e = std::getenv("TCONV_PB_VARIANT");
+    return e == nullptr ? 0 : std::atoi(e);
+  }();
+  return v;
+}
+
+template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STEPS, int CTAS>
+cudaError_t launch_variant(const PhaseBlockArgs& p, cudaStream_t stream) {
+  constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows, STEPS, CTAS>;
+  int64_t limit = 0;
+  const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
+  if (e != cudaSuccess) return e;
+  constexpr size_t bytes = Layout<T, TAPS, P, COUT, STEPS>::bytes;
+  if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
+  const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
+  kernel<<<ctas, kThreads, bytes, stream>>>(p);
+  return cudaGetLastError();
+}
+
+// 3 CTAs per SM (80 registers) for 16-bit types with 16-byte rows; float32 (whose in-place rounding
+// needs more registers: 28-32 bytes spilled at 80) and the element-by-element copy stay at 2.
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>
 struct MmaLaunch {
   static cudaError_t run(const PhaseBlockArgs& p, cudaStream_t stream) {
-    constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows>;
-    int64_t limit = 0;
-    const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
-    if (e != cudaSuccess) return e;
-    constexpr size_t bytes = Layout<T, TAPS, P, COUT>::bytes;
-    if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
-    const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
-    kernel<<<ctas, kThreads, bytes, stream>>>(p);
-    return cudaGetLastError();
+    if constexpr (std::is_same<T, float>::value && VectorRows) {
+      switch (float_variant()) {
+        case 1: return launch_variant<T, TAPS, P, COUT, VectorRows, 2, 2>(p, stream);
+        case 2: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 3>(p, stream);
+        default: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 2>(p, stream);
+      }
+    }
+    return launch_variant<T, TAPS, P, COUT, VectorRows, 1, VectorRows && !std::is_same<T, float>::value ? 3 : 2>(p, stream);
   }
 };
 
