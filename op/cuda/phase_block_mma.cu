@@ -67,13 +67,23 @@ struct Operand {
   static constexpr int spread = 8 / pack;
 };
 
-// The word of channels c (and c + 1 for 16-bit types) at `at`, channels `cs` elements apart.
-__device__ __forceinline__ uint32_t operand_word(const float* at, int) { return __float_as_uint(*at); }
-template <typename T> __device__ __forceinline__ uint32_t operand_word(const T* at, int cs) {
+// The word of channels c (and c + 1 for 16-bit types) at `at`, channels `cs` elements apart;
+// float32 rounded to TF32 here when the stage holds raw values (ROUND).
+template <bool ROUND> __device__ __forceinline__ uint32_t operand_word(const float* at, int) {
+  return ROUND ? tensor_core::to_tf32(*at) : __float_as_uint(*at);
+}
+template <bool ROUND, typename T> __device__ __forceinline__ uint32_t operand_word(const T* at, int cs) {
   return tensor_core::make_word<false>(at[0], at[cs]);
 }
-__device__ __forceinline__ uint32_t weight_word(float lo, float) { return tensor_core::to_tf32(lo); }
-template <typename T> __device__ __forceinline__ uint32_t weight_word(T lo, T hi) { return tensor_core::make_word<false>(lo, hi); }
+// Weight words in two steps: loaded (raw float32 bits, or a 16-bit pair) before the stage's
+// barrier, finished (float32 rounded to TF32) when stored after its mma, so that no thread waits
+// for its weight loads before the barrier (ncu, session 17: 4% of the stall samples were the
+// rounding waiting on them).
+__device__ __forceinline__ uint32_t loaded_weight_word(float lo, float) { return __float_as_uint(lo); }
+template <typename T> __device__ __forceinline__ uint32_t loaded_weight_word(T lo, T hi) { return tensor_core::make_word<false>(lo, hi); }
+template <typename T> __device__ __forceinline__ uint32_t finished_weight_word(uint32_t word) {
+  return std::is_same<T, float>::value ? tensor_core::to_tf32(__uint_as_float(word)) : word;
+}
 
 // The B fragments of one stage. Combo (e_h, t_h, d_x): output row phase e_h, tap row t_h, window
 // column offset d_x. B[k][n] is the weight of channel k of the stage for output column phase
@@ -127,14 +137,14 @@ struct WeightFragments {
       const T* at = stage_w + (place[k] >> kChannelBits);
       const T lo = place[k] >= 0 && ci < cin_g ? load_readonly(at) : T(0.0f);
       const T hi = kPack == 2 && place[k] >= 0 && ci + 1 < cin_g ? load_readonly(at + channel_stride) : T(0.0f);
-      held[k] = weight_word(lo, hi);
+      held[k] = loaded_weight_word(lo, hi);
     }
   }
   __device__ __forceinline__ void store(uint32_t* dst) const {
 #pragma unroll
     for (int k = 0; k < per_thread; ++k) {
       const int i = threadIdx.x + k * kThreads;
-      if (i < words) dst[i] = held[k];
+      if (i < words) dst[i] = finished_weight_word<T>(held[k]);
     }
   }
 };
@@ -158,7 +168,7 @@ struct Layout {
 
 // acc += one K step. `a`: the lane's A origin in the step's channels (channel pack t, the warp's
 // first window row, column shift + warp column + g); `b_words`: the lane's B words of combo 0.
-template <typename T, int TAPS, int P, int COUT, int STEPS>
+template <typename T, int TAPS, int P, int COUT, int STEPS, bool ROUND>
 __device__ __forceinline__ void mma_step(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
   using L = Layout<T, TAPS, P, COUT, STEPS>;
   using Weights = typename L::Weights;
@@ -181,8 +191,8 @@ __device__ __forceinline__ void mma_step(float (&acc)[kWarpRows][kStride][4], co
       // A, in words: a0 (m = g, k = t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4); word k holds
       // channel k (TF32) or channels 2k, 2k + 1 (16-bit).
       constexpr int kUpper = 4 * Operand<T>::pack * cs;
-      const uint32_t frag[4] = {operand_word(at, cs), operand_word(at + 8, cs), operand_word(at + kUpper, cs),
-                                operand_word(at + kUpper + 8, cs)};
+      const uint32_t frag[4] = {operand_word<ROUND>(at, cs), operand_word<ROUND>(at + 8, cs),
+                                operand_word<ROUND>(at + kUpper, cs), operand_word<ROUND>(at + kUpper + 8, cs)};
 #pragma unroll
       for (int r = 0; r < kWarpRows; ++r) {
         const int dy = wr - r;
@@ -198,7 +208,7 @@ __device__ __forceinline__ void mma_step(float (&acc)[kWarpRows][kStride][4], co
   }
 }
 
-template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STEPS, int CTAS>
+template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STEPS, int CTAS, bool FRAGMENT_ROUNDING>
 __global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
   using L = Layout<T, TAPS, P, COUT, STEPS>;
   using Win = typename L::Win;
@@ -246,7 +256,7 @@ __global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const _
       tensor_core::cp_async_wait<kStages - 2>();
       // float32: each thread rounds the runs it copied itself (visible to it after the wait), so
       // one barrier per stage serves both the copy and the rounding.
-      if constexpr (std::is_same<T, float>::value) window.round_own_runs_to_tf32(stage);
+      if constexpr (std::is_same<T, float>::value && !FRAGMENT_ROUNDING) window.round_own_runs_to_tf32(stage);
     } else {
       window.copy(stage, s * kStageChannels);
     }
@@ -266,8 +276,8 @@ __global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const _
     const uint32_t* stage_weights = weight_stage + (s & 1) * L::Weights::words + 2 * lane;
 #pragma unroll
     for (int step = 0; step < STEPS; ++step)
-      mma_step<T, TAPS, P, COUT, STEPS>(acc, stage + a_origin + step * Operand<T>::step_channels * Win::channel_stride,
-                                        stage_weights + step * L::Weights::step_words);
+      mma_step<T, TAPS, P, COUT, STEPS, FRAGMENT_ROUNDING>(acc, stage + a_origin + step * Operand<T>::step_channels * Win::channel_stride,
+                                                           stage_weights + step * L::Weights::step_words);
     if (next) weights.store(weight_stage + ((s + 1) & 1) * L::Weights::words);
   }
   tensor_core::cp_async_wait_all();
@@ -326,7 +336,9 @@ __global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const _
 
 // TCONV_PB_VARIANT (a measurement switch for float32 with 16-byte rows; default 0): 1 = stages of
 // two K steps (16 channels: half the barriers and per-stage work, 107 KB of shared memory per CTA),
-// 2 = 3 CTAs per SM (80 registers).
+// 2 = 3 CTAs per SM (80 registers), 3 = values rounded to TF32 at each fragment load instead of
+// in place once per stage (no shared-memory pass; ncu, session 17: the LSU data pipe's wavefronts
+// were the busiest unit at 67%, the in-place pass 18% of them), 4 = 3 and 2 together.
 int float_variant() {
   static const int v = [] {
     const char* e = std::getenv("TCONV_PB_VARIANT");
@@ -335,9 +347,9 @@ int float_variant() {
   return v;
 }
 
-template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STEPS, int CTAS>
+template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STEPS, int CTAS, bool FRAGMENT_ROUNDING = false>
 cudaError_t launch_variant(const PhaseBlockArgs& p, cudaStream_t stream) {
-  constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows, STEPS, CTAS>;
+  constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows, STEPS, CTAS, FRAGMENT_ROUNDING>;
   int64_t limit = 0;
   const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
   if (e != cudaSuccess) return e;
@@ -357,6 +369,8 @@ struct MmaLaunch {
       switch (float_variant()) {
         case 1: return launch_variant<T, TAPS, P, COUT, VectorRows, 2, 2>(p, stream);
         case 2: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 3>(p, stream);
+        case 3: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 2, true>(p, stream);
+        case 4: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 3, true>(p, stream);
         default: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 2>(p, stream);
       }
     }
