@@ -126,19 +126,6 @@ struct WindowStager {
     }
   }
 
-  // float32 for TF32 mma: rounds (as cvt.rna) the runs this thread copied into dst by copy_async,
-  // once they have landed (cp.async data is visible to its own thread after the wait).
-  __device__ __forceinline__ void round_own_runs_to_tf32(float* dst) const {
-#pragma unroll
-    for (int k = 0; k < kPlacesPerThread; ++k) {
-      if (kPlaces % kThreads != 0 && threadIdx.x + k * kThreads >= kPlaces) break;
-      // In batches of 8 channels: all 16 of a 16-channel stage at once spilled at 128 registers.
-#pragma unroll 8
-      for (int c = 0; c < CHANNELS; ++c)
-        tensor_core::round_float4_to_tf32(reinterpret_cast<float4*>(dst + c * Win::channel_stride + run_target[k]));
-    }
-  }
-
   // Any strides: a warp copies whole window rows (lane l takes columns l, l + 32, ...), the row's
   // address and bounds warp-uniform; per batch of up to kBatchRows rows every load first, then every
   // store (one memory latency per batch; more rows held at once spilled in the 8-channel stages).

@@ -15,10 +15,12 @@
 // column offset): 12 fragments per K step, packed in fragment order once per stage.
 //
 // Operands. The stage keeps the input's type, one channel's rows after another (cp.async copies
-// rows). float32: a word is one value, rounded to TF32 (round to nearest, as cvt.rna) in place once
-// per stage rather than per fragment load (each value is read by up to 9 fragments); with 16-byte
-// rows each thread rounds the runs it copied as soon as its own copies have landed, so one barrier
-// per stage serves copy and rounding (session 14, run 1: dcgan_64to3 TF32 0.100 -> 0.095 ms). bf16 / fp16:
+// rows). float32: a word is one value, rounded to TF32 (round to nearest, as cvt.rna). With 16-byte
+// rows the stage holds the raw values and each A fragment load rounds its own (session 17: an
+// in-place pass once per stage cost 18% of the shared-memory wavefronts, and the LSU data pipe was
+// the busiest unit; without it dcgan_64to3 TF32 ran 0.0926 -> 0.0887 ms, though each value is now
+// rounded by each of the up to 9 fragments that read it). The element-by-element copy rounds its
+// stage in place after a second barrier (not measured with fragment rounding). bf16 / fp16:
 // a word pairs channels c and c + 1 at one pixel, built from two 16-bit loads (channel strides are
 // padded so that those loads fall in different banks). Session 9 first ran the 16-bit types on TF32
 // mma too (exact: their values are TF32 values), one 16-bit load and a shift per value; the pairs
@@ -32,11 +34,11 @@
 // Occupancy over depth: the kernel is latency-bound (ncu, run 77: 0.4-0.5 issued instructions per
 // scheduler with 4 warps each, DRAM 27-38% busy). 3 CTAs per SM (80 registers, the column offset
 // outermost in the mma loop so only its B fragments are live) with two stages ran 10% faster than
-// 2 CTAs with three or four stages (runs 77-78). float32 (its rounding pass spilled at 80 registers
-// and then ran 3% slower, run 83) and the element-by-element copy stay at 2 CTAs.
-// Measured (H100, dcgan_64to3, run 84): TF32 0.099 ms, bf16 0.057, fp16 0.055 (the FFMA body: 0.111
-// in every mode; cuDNN 0.34 / 0.37).
-#include <cstdlib>
+// 2 CTAs with three or four stages (runs 77-78). float32 and the element-by-element copy stay at 2
+// CTAs: at 3, float32 spills (8-20 bytes) and ran 3-8% slower (run 83; session 17, in either
+// rounding), and 16-channel float32 stages (half the barriers) gained nothing (session 17).
+// Measured (H100, dcgan_64to3, session 17 run 2): TF32 0.0889 ms, bf16 0.0553, fp16 0.0549 (the FFMA
+// body: 0.111 in every mode; cuDNN 0.34 / 0.37).
 #include <type_traits>
 
 #include "phase_block.cuh"
@@ -55,20 +57,20 @@ static_assert(kMmaTileRows * kMmaTileCols == kWarpRows * kWarpCols * (kThreads /
 constexpr int kWarpsPerRow = kMmaTileCols / kWarpCols;
 constexpr int kStages = 2;
 
-// Operand words. float32: one TF32 value per word, mma m16n8k8, K steps of 8 channels; the stage is
-// rounded to TF32 in place (WindowStager::round_own_runs_to_tf32 for 16-byte rows,
-// tensor_core::round_to_tf32_in_place otherwise). bf16 / fp16: a word pairs the
+// Operand words. float32: one TF32 value per word, mma m16n8k8, K steps of 8 channels; rounded to
+// TF32 at each fragment load (16-byte rows) or in place once per stage
+// (tensor_core::round_to_tf32_in_place, element-by-element copy). bf16 / fp16: a word pairs the
 // values of channels c and c + 1 at one pixel (the low half c), mma m16n8k16, K steps of 16 channels.
 template <typename T>
 struct Operand {
   static constexpr int pack = std::is_same<T, float>::value ? 1 : 2;  // channels per word
-  static constexpr int step_channels = 8 * pack;                      // one mma's K
+  static constexpr int stage_channels = 8 * pack;                     // one mma's K
   // Channel stride mod 32 words: lane t's channel (pack t) lands 8 t banks from lane 0's.
   static constexpr int spread = 8 / pack;
 };
 
 // The word of channels c (and c + 1 for 16-bit types) at `at`, channels `cs` elements apart;
-// float32 rounded to TF32 here when the stage holds raw values (ROUND).
+// float32 rounded to TF32 here where the stage holds raw values (ROUND).
 template <bool ROUND> __device__ __forceinline__ uint32_t operand_word(const float* at, int) {
   return ROUND ? tensor_core::to_tf32(*at) : __float_as_uint(*at);
 }
@@ -77,13 +79,17 @@ template <bool ROUND, typename T> __device__ __forceinline__ uint32_t operand_wo
 }
 // Weight words in two steps: loaded (raw float32 bits, or a 16-bit pair) before the stage's
 // barrier, finished (float32 rounded to TF32) when stored after its mma, so that no thread waits
-// for its weight loads before the barrier (ncu, session 17: 4% of the stall samples were the
-// rounding waiting on them).
+// on its weight loads before the barrier (ncu, session 17: the rounding right after the loads
+// held 4% of the stall samples; dcgan_64to3 TF32 0.0946 -> 0.0926 ms).
 __device__ __forceinline__ uint32_t loaded_weight_word(float lo, float) { return __float_as_uint(lo); }
 template <typename T> __device__ __forceinline__ uint32_t loaded_weight_word(T lo, T hi) { return tensor_core::make_word<false>(lo, hi); }
 template <typename T> __device__ __forceinline__ uint32_t finished_weight_word(uint32_t word) {
   return std::is_same<T, float>::value ? tensor_core::to_tf32(__uint_as_float(word)) : word;
 }
+
+// float32 with 16-byte rows: the stage holds raw values, rounded at each fragment load.
+template <typename T, bool VectorRows>
+constexpr bool kRoundAtFragments = std::is_same<T, float>::value && VectorRows;
 
 // The B fragments of one stage. Combo (e_h, t_h, d_x): output row phase e_h, tap row t_h, window
 // column offset d_x. B[k][n] is the weight of channel k of the stage for output column phase
@@ -91,20 +97,16 @@ template <typename T> __device__ __forceinline__ uint32_t finished_weight_word(u
 // t_w the tap that offset d_x means for e_w; zero where that tap is outside the kernel, n >= 2 COUT
 // or the channel past the group. Stored as [combo][lane][2] words, so a lane's b0, b1 are one
 // 8-byte load.
-template <typename T, int TAPS, int P, int COUT, int STEPS>
+template <typename T, int TAPS, int P, int COUT>
 struct WeightFragments {
   static constexpr int kOffsets = P + TAPS;  // window offsets per axis
   static constexpr int kCombos = kStride * TAPS * kOffsets;
   static constexpr int kPack = Operand<T>::pack;
-  static constexpr int step_words = kCombos * 64;  // one K step's fragments
-  static constexpr int words = STEPS * step_words;
-  // A place's low bits: its weight's channel in the stage (STEPS * 16 at most).
-  static constexpr int kChannelBits = 5;
-  static_assert(STEPS * Operand<T>::step_channels <= (1 << kChannelBits), "stage channels fit a place's low bits");
+  static constexpr int words = kCombos * 64;
   static constexpr int per_thread = (words + kThreads - 1) / kThreads;
   const T* w;  // the group's weights [cin_g][COUT][KH][KW]
   int cin_g, channel_stride;  // channel_stride = COUT KH KW
-  // Per word of the thread, fixed for the whole CTA: 32 x (its first weight's offset from the
+  // Per word of the thread, fixed for the whole CTA: 16 x (its first weight's offset from the
   // stage's first channel) + that weight's channel in the stage, or -1 for a zero word (one
   // register per word: the 16-bit CTAs run at 80). A stage costs a load per weight.
   int place[per_thread];
@@ -117,14 +119,14 @@ struct WeightFragments {
 #pragma unroll
     for (int k = 0; k < per_thread; ++k) {
       const int i = threadIdx.x + k * kThreads;
-      const int step = i / step_words, q = (i % step_words) / 64, lane = (i / 2) % 32, j = i % 2;
+      const int q = i / 64, lane = (i / 2) % 32, j = i % 2;
       const int dx = q % kOffsets, th = (q / kOffsets) % TAPS, eh = q / (kOffsets * TAPS);
       // b0: k = t (TF32) or 2t, 2t + 1 (16-bit); b1: 4 pack further; n = g.
-      const int n = lane / 4, channel = step * Operand<T>::step_channels + kPack * (lane % 4) + 4 * kPack * j;
+      const int n = lane / 4, channel = kPack * (lane % 4) + 4 * kPack * j;
       const int ew = n / COUT, co = n % COUT, tw = window_offset(ew, dx, TAPS, P);
       const int kh = kStride * th + (eh ^ P), kw = kStride * tw + (ew ^ P);
       const bool live = i < words && n < kStride * COUT && tw >= 0 && tw < TAPS && kh < KH && kw < KW;
-      place[k] = live ? ((channel * channel_stride + (co * KH + kh) * KW + kw) << kChannelBits) + channel : -1;
+      place[k] = live ? 16 * (channel * channel_stride + (co * KH + kh) * KW + kw) + channel : -1;
     }
   }
 
@@ -133,8 +135,8 @@ struct WeightFragments {
     const T* stage_w = w + int64_t(ci0) * channel_stride;
 #pragma unroll
     for (int k = 0; k < per_thread; ++k) {
-      const int ci = ci0 + (place[k] & ((1 << kChannelBits) - 1));
-      const T* at = stage_w + (place[k] >> kChannelBits);
+      const int ci = ci0 + (place[k] & 15);
+      const T* at = stage_w + (place[k] >> 4);
       const T lo = place[k] >= 0 && ci < cin_g ? load_readonly(at) : T(0.0f);
       const T hi = kPack == 2 && place[k] >= 0 && ci + 1 < cin_g ? load_readonly(at + channel_stride) : T(0.0f);
       held[k] = loaded_weight_word(lo, hi);
@@ -149,11 +151,11 @@ struct WeightFragments {
   }
 };
 
-template <typename T, int TAPS, int P, int COUT, int STEPS>
+template <typename T, int TAPS, int P, int COUT>
 struct Layout {
   using Win = Window<T, TAPS, P, MmaTile, Operand<T>::spread>;
-  using Weights = WeightFragments<T, TAPS, P, COUT, STEPS>;
-  static constexpr int stage_channels = STEPS * Operand<T>::step_channels;
+  using Weights = WeightFragments<T, TAPS, P, COUT>;
+  static constexpr int stage_channels = Operand<T>::stage_channels;
   static constexpr int stage_elements = stage_channels * Win::channel_stride;
   // The output tile after the loop, as float [co][row][column]; planes 8 words apart in the banks.
   static constexpr int out_rows = kStride * MmaTile::rows, out_cols = kStride * MmaTile::cols;
@@ -166,11 +168,12 @@ struct Layout {
 };
 
 
-// acc += one K step. `a`: the lane's A origin in the step's channels (channel pack t, the warp's
-// first window row, column shift + warp column + g); `b_words`: the lane's B words of combo 0.
-template <typename T, int TAPS, int P, int COUT, int STEPS, bool ROUND>
-__device__ __forceinline__ void mma_step(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
-  using L = Layout<T, TAPS, P, COUT, STEPS>;
+// acc += one stage. `a`: the lane's A origin in the stage (channel pack t, the warp's first window
+// row, column shift + warp column + g); `b_words`: the lane's B words of combo 0. ROUND: the stage
+// holds raw float32 values.
+template <typename T, int TAPS, int P, int COUT, bool ROUND>
+__device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
+  using L = Layout<T, TAPS, P, COUT>;
   using Weights = typename L::Weights;
   constexpr int kOffsets = Weights::kOffsets;
   constexpr int cs = L::Win::channel_stride, rs = L::Win::row_stride;
@@ -208,9 +211,12 @@ __device__ __forceinline__ void mma_step(float (&acc)[kWarpRows][kStride][4], co
   }
 }
 
-template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STEPS, int CTAS, bool FRAGMENT_ROUNDING>
-__global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
-  using L = Layout<T, TAPS, P, COUT, STEPS>;
+// 3 CTAs per SM (80 registers) for 16-bit types with 16-byte rows; float32 (122 registers with
+// fragment rounding) and the element-by-element copy stay at 2.
+template <typename T, int TAPS, int P, int COUT, bool VectorRows>
+__global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float>::value ? 3 : 2)
+    phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
+  using L = Layout<T, TAPS, P, COUT>;
   using Win = typename L::Win;
   extern __shared__ __align__(16) unsigned char shared[];
   T* ring = reinterpret_cast<T*>(shared);
@@ -254,9 +260,6 @@ __global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const _
     T* stage = ring + (s % kStages) * L::stage_elements;
     if constexpr (VectorRows) {
       tensor_core::cp_async_wait<kStages - 2>();
-      // float32: each thread rounds the runs it copied itself (visible to it after the wait), so
-      // one barrier per stage serves both the copy and the rounding.
-      if constexpr (std::is_same<T, float>::value && !FRAGMENT_ROUNDING) window.round_own_runs_to_tf32(stage);
     } else {
       window.copy(stage, s * kStageChannels);
     }
@@ -273,11 +276,7 @@ __global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const _
       tensor_core::round_to_tf32_in_place(stage, L::stage_elements, threadIdx.x, kThreads);
       __syncthreads();
     }
-    const uint32_t* stage_weights = weight_stage + (s & 1) * L::Weights::words + 2 * lane;
-#pragma unroll
-    for (int step = 0; step < STEPS; ++step)
-      mma_step<T, TAPS, P, COUT, STEPS, FRAGMENT_ROUNDING>(acc, stage + a_origin + step * Operand<T>::step_channels * Win::channel_stride,
-                                                           stage_weights + step * L::Weights::step_words);
+    mma_stage<T, TAPS, P, COUT, kRoundAtFragments<T, VectorRows>>(acc, stage + a_origin, weight_stage + (s & 1) * L::Weights::words + 2 * lane);
     if (next) weights.store(weight_stage + ((s + 1) & 1) * L::Weights::words);
   }
   tensor_core::cp_async_wait_all();
@@ -334,47 +333,18 @@ __global__ void __launch_bounds__(kThreads, CTAS) phase_block_mma_kernel(const _
   }
 }
 
-// TCONV_PB_VARIANT (a measurement switch for float32 with 16-byte rows; default 0): 1 = stages of
-// two K steps (16 channels: half the barriers and per-stage work, 107 KB of shared memory per CTA),
-// 2 = 3 CTAs per SM (80 registers), 3 = values rounded to TF32 at each fragment load instead of
-// in place once per stage (no shared-memory pass; ncu, session 17: the LSU data pipe's wavefronts
-// were the busiest unit at 67%, the in-place pass 18% of them), 4 = 3 and 2 together.
-int float_variant() {
-  static const int v = [] {
-    const char* e = std::getenv("TCONV_PB_VARIANT");
-    return e == nullptr ? 0 : std::atoi(e);
-  }();
-  return v;
-}
-
-template <typename T, int TAPS, int P, int COUT, bool VectorRows, int STEPS, int CTAS, bool FRAGMENT_ROUNDING = false>
-cudaError_t launch_variant(const PhaseBlockArgs& p, cudaStream_t stream) {
-  constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows, STEPS, CTAS, FRAGMENT_ROUNDING>;
-  int64_t limit = 0;
-  const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
-  if (e != cudaSuccess) return e;
-  constexpr size_t bytes = Layout<T, TAPS, P, COUT, STEPS>::bytes;
-  if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
-  const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
-  kernel<<<ctas, kThreads, bytes, stream>>>(p);
-  return cudaGetLastError();
-}
-
-// 3 CTAs per SM (80 registers) for 16-bit types with 16-byte rows; float32 (whose in-place rounding
-// needs more registers: 28-32 bytes spilled at 80) and the element-by-element copy stay at 2.
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>
 struct MmaLaunch {
   static cudaError_t run(const PhaseBlockArgs& p, cudaStream_t stream) {
-    if constexpr (std::is_same<T, float>::value && VectorRows) {
-      switch (float_variant()) {
-        case 1: return launch_variant<T, TAPS, P, COUT, VectorRows, 2, 2>(p, stream);
-        case 2: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 3>(p, stream);
-        case 3: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 2, true>(p, stream);
-        case 4: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 3, true>(p, stream);
-        default: return launch_variant<T, TAPS, P, COUT, VectorRows, 1, 2>(p, stream);
-      }
-    }
-    return launch_variant<T, TAPS, P, COUT, VectorRows, 1, VectorRows && !std::is_same<T, float>::value ? 3 : 2>(p, stream);
+    constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows>;
+    int64_t limit = 0;
+    const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
+    if (e != cudaSuccess) return e;
+    constexpr size_t bytes = Layout<T, TAPS, P, COUT>::bytes;
+    if (int64_t(bytes) > limit) return cudaErrorInvalidConfiguration;
+    const unsigned ctas = static_cast<unsigned>(tiles(p.conv.geometry, MmaTile::rows, MmaTile::cols));
+    kernel<<<ctas, kThreads, bytes, stream>>>(p);
+    return cudaGetLastError();
   }
 };
 
