@@ -35,8 +35,9 @@
 // scheduler with 4 warps each, DRAM 27-38% busy). 3 CTAs per SM (80 registers, the column offset
 // outermost in the mma loop so only its B fragments are live) with two stages ran 10% faster than
 // 2 CTAs with three or four stages (runs 77-78). float32 and the element-by-element copy stay at 2
-// CTAs: at 3, float32 spills (8-20 bytes) and ran 3-8% slower (run 83; session 17, in either
-// rounding), and 16-channel float32 stages (half the barriers) gained nothing (session 17).
+// CTAs: at 3, float32 spills 20 bytes with fragment rounding and ran 8% slower (session 17; with
+// the in-place pass it was 3% slower in run 83, 1.7% faster in session 17). 16-channel float32
+// stages (half the barriers) gained nothing (session 17).
 // Measured (H100, dcgan_64to3, session 17 run 2): TF32 0.0889 ms, bf16 0.0553, fp16 0.0549 (the FFMA
 // body: 0.111 in every mode; cuDNN 0.34 / 0.37).
 #include <type_traits>
