@@ -207,6 +207,10 @@ __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_c
     if (next) weights.store(weight_stage[(s + 1) & 1]);
     __syncthreads();  // stage s no longer read: its buffers take stage s + 2
   }
+  // The padded taps' zero weights met every window value: with an Inf or NaN among them the
+  // tile is recomputed from each output's own taps (exact_tile) once the epilogue has stored it,
+  // where none of the accumulators is live any more.
+  const bool nonfinite = any_nonfinite(acc);
 
   // Epilogue: bias, cast; the thread's 8 consecutive outputs per row and channel.
   const T* bias = static_cast<const T*>(a.bias);
@@ -245,6 +249,7 @@ __global__ void __launch_bounds__(kThreads, 2) phase_block_kernel(const __grid_c
       }
     }
   }
+  if (__syncthreads_or(nonfinite)) exact_tile<T, COUT, FmaTile>(p);  // after every thread's stores
 }
 
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>

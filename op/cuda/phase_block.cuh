@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "element.cuh"
+#include "exact_output.cuh"
 #include "launch.h"
 #include "tensor_core.cuh"
 
@@ -170,9 +171,8 @@ struct TilePlace {
 };
 
 template <typename TILE>
-__device__ __forceinline__ TilePlace tile_place(const PhaseBlockArgs& p) {
+__device__ __forceinline__ TilePlace tile_place(const PhaseBlockArgs& p, uint32_t cta = blockIdx.x) {
   // 32-bit: supported() keeps the CTA count below 2^31.
-  uint32_t cta = blockIdx.x;
   const uint32_t tiles_w = p.tiles_w, tiles_h = p.tiles_h, groups = static_cast<uint32_t>(p.conv.geometry.groups);
   const int tile_c = static_cast<int>(cta % tiles_w);
   cta /= tiles_w;
@@ -198,6 +198,46 @@ __device__ __forceinline__ Stager make_window_stager(const PhaseBlockArgs& p, co
   window.x = static_cast<const typename Stager::Element*>(a.input) + n * window.xs.n + int64_t(group) * p.cin_g * window.xs.c +
              int64_t(window.ih0) * window.xs.h + int64_t(window.iw0) * window.xs.w;
   return window;
+}
+
+// The CTA's tile recomputed output by output from each output's own taps (exact_output.cuh): the
+// bodies' fallback for tiles with a non-finite sum. Both bodies give zero weights to taps outside
+// the kernel (padded phases, N columns), so an Inf or NaN in the window would otherwise reach
+// outputs whose taps never read it (0 x Inf = NaN). Slow, and only for such tiles. Called by every
+// thread of the CTA once none of its accumulators is live, and not inlined: inlined, its registers
+// entered the bodies' allocation (ptxas: new spills in 31 of the 96 FFMA variants).
+template <typename T, int COUT, typename TILE>
+__device__ __noinline__ void exact_tile(const PhaseBlockArgs& p) {
+  const TilePlace place = tile_place<TILE>(p);
+  const ConvTransposeGeometry& g = p.conv.geometry;
+  const Strides4& os = p.output_strides;
+  static_assert(kStride == 2, "one PhaseTaps per phase below");
+  const PhaseTaps h0 = g.h.taps(0), h1 = g.h.taps(1), w0 = g.w.taps(0), w1 = g.w.taps(1);
+  constexpr int kRows = kStride * TILE::rows, kCols = kStride * TILE::cols;
+  T* out = static_cast<T*>(p.conv.output);
+#pragma unroll 1
+  for (int i = threadIdx.x; i < COUT * kRows * kCols; i += TILE::threads) {
+    const int oh = kStride * place.block_row0 + (i / kCols) % kRows, ow = kStride * place.block_col0 + i % kCols;
+    if (oh >= g.h.out || ow >= g.w.out) continue;
+    const int co = i / (kCols * kRows);
+    const int th = oh + static_cast<int>(g.h.padding), tw = ow + static_cast<int>(g.w.padding);
+    const float v = exact_output<T>(p.conv, place.n, place.group, co, th % 2 ? h1 : h0, th / 2, tw % 2 ? w1 : w0, tw / 2);
+    out[place.n * os.n + (int64_t(place.group) * COUT + co) * os.c + int64_t(oh) * os.h + int64_t(ow) * os.w] =
+        from_acc<T>(v);
+  }
+}
+
+// Whether any of a thread's accumulators is Inf or NaN: !(|v| < Inf) holds for both.
+template <int A, int B, int C>
+__device__ __forceinline__ bool any_nonfinite(const float (&acc)[A][B][C]) {
+  bool any = false;
+#pragma unroll
+  for (int a = 0; a < A; ++a)
+#pragma unroll
+    for (int b = 0; b < B; ++b)
+#pragma unroll
+      for (int c = 0; c < C; ++c) any |= !(fabsf(acc[a][b][c]) < INFINITY);
+  return any;
 }
 
 // Host side.

@@ -283,6 +283,11 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
   tensor_core::cp_async_wait_all();
   __syncthreads();  // every stage read: the ring takes the output tile
 
+  // The N columns whose tap lies outside the kernel have zero weights and meet every window value:
+  // with an Inf or NaN among them the tile is recomputed from each output's own taps (exact_tile).
+  // Tested here, where the accumulators are read for the last time, so that the slow path holds
+  // none of them; finite tiles pay the test and nothing else.
+  const bool nonfinite = any_nonfinite(acc);
   // Fragment element i: m = g + 8 (i / 2), n = 2 t + i % 2.
   float* out_tile = reinterpret_cast<float*>(shared);
 #pragma unroll
@@ -297,7 +302,10 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
         const int row = kStride * (warp_row0 + r) + eh, col = kStride * (warp_col0 + m) + ew;
         out_tile[co * L::out_plane + row * L::out_cols + col] = acc[r][eh][i];
       }
-  __syncthreads();
+  if (__syncthreads_or(nonfinite)) {
+    exact_tile<T, COUT, MmaTile>(p);
+    return;
+  }
 
   // Rows of the output tile as runs of kVector outputs: 16-byte stores in NCHW rows of a whole
   // number of runs, element by element otherwise (channels_last, ragged ends).

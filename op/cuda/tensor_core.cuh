@@ -101,9 +101,12 @@ __device__ __forceinline__ void mma_k8(float (&c)[4], uint32_t a0, uint32_t a1, 
 }
 
 // 3xTF32: x = big + small with big = tf32(x), small = tf32(x - big) (the subtraction is exact).
+// An infinity's small part is 0: Inf - Inf would be NaN, and so would every product with it where
+// torch gives +-Inf (a NaN stays NaN in big). max(d, 0) + min(d, 0) is d, or 0 where d is NaN.
 __device__ __forceinline__ void split_tf32(uint32_t x, uint32_t& big, uint32_t& small) {
   big = to_tf32(__uint_as_float(x));
-  small = to_tf32(__uint_as_float(x) - __uint_as_float(big));
+  const float d = __uint_as_float(x) - __uint_as_float(big);
+  small = to_tf32(fmaxf(d, 0.0f) + fminf(d, 0.0f));
 }
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t address) {

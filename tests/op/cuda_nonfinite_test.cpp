@@ -5,7 +5,9 @@
 // Why the finite sweeps can't catch this: the tensor-core kernels pad with zeros (window
 // positions outside the input, weights of taps outside the kernel or the phase, channels past
 // the group). A zero weight that meets a real input value leaves finite outputs unchanged, but
-// 0 x Inf is NaN, and 0 x NaN spreads a NaN to an output whose taps never read it. The CTest runs
+// 0 x Inf is NaN, and 0 x NaN spreads a NaN to an output whose taps never read it (the phase-block
+// bodies recompute such tiles exactly: exact_tile). Strict float32's 3xTF32 split has a hazard of
+// its own: Inf - tf32(Inf) is NaN (split_tf32 gives an infinity a zero small part). The CTest runs
 // that pin each kernel (tests/op/CMakeLists.txt) take this test through every kernel; the
 // "heads" below are shapes the phase-block kernel's tensor-core body takes when pinned.
 #include "cuda_test_support.h"
