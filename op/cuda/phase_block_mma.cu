@@ -40,6 +40,7 @@
 // stages (half the barriers) gained nothing (session 17).
 // Measured (H100, dcgan_64to3, session 17 run 2): TF32 0.0889 ms, bf16 0.0553, fp16 0.0549 (the FFMA
 // body: 0.111 in every mode; cuDNN 0.34 / 0.37).
+#include <cstdlib>
 #include <type_traits>
 
 #include "phase_block.cuh"
@@ -72,10 +73,15 @@ struct Operand {
 
 // The word of channels c (and c + 1 for 16-bit types) at `at`, channels `cs` elements apart;
 // float32 rounded to TF32 here where the stage holds raw values (ROUND).
-template <bool ROUND> __device__ __forceinline__ uint32_t operand_word(const float* at, int) {
-  return ROUND ? tensor_core::to_tf32(*at) : __float_as_uint(*at);
+// ROUND_BY_ADD (measurement): half a TF32 ulp added to finite values, the mma dropping the low 13 bits.
+template <bool ROUND, bool ROUND_BY_ADD = false> __device__ __forceinline__ uint32_t operand_word(const float* at, int) {
+  if (!ROUND) return __float_as_uint(*at);
+  if (!ROUND_BY_ADD) return tensor_core::to_tf32(*at);
+  const float v = *at;
+  const uint32_t bits = __float_as_uint(v);
+  return fabsf(v) < INFINITY ? bits + 0x1000u : bits;
 }
-template <bool ROUND, typename T> __device__ __forceinline__ uint32_t operand_word(const T* at, int cs) {
+template <bool ROUND, bool ROUND_BY_ADD = false, typename T> __device__ __forceinline__ uint32_t operand_word(const T* at, int cs) {
   return tensor_core::make_word<false>(at[0], at[cs]);
 }
 // Weight words in two steps: loaded (raw float32 bits, or a 16-bit pair) before the stage's
@@ -172,7 +178,7 @@ struct Layout {
 // acc += one stage. `a`: the lane's A origin in the stage (channel pack t, the warp's first window
 // row, column shift + warp column + g); `b_words`: the lane's B words of combo 0. ROUND: the stage
 // holds raw float32 values.
-template <typename T, int TAPS, int P, int COUT, bool ROUND>
+template <typename T, int TAPS, int P, int COUT, bool ROUND, bool ROUND_BY_ADD>
 __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
   using L = Layout<T, TAPS, P, COUT>;
   using Weights = typename L::Weights;
@@ -195,8 +201,8 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
       // A, in words: a0 (m = g, k = t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4); word k holds
       // channel k (TF32) or channels 2k, 2k + 1 (16-bit).
       constexpr int kUpper = 4 * Operand<T>::pack * cs;
-      const uint32_t frag[4] = {operand_word<ROUND>(at, cs), operand_word<ROUND>(at + 8, cs),
-                                operand_word<ROUND>(at + kUpper, cs), operand_word<ROUND>(at + kUpper + 8, cs)};
+      const uint32_t frag[4] = {operand_word<ROUND, ROUND_BY_ADD>(at, cs), operand_word<ROUND, ROUND_BY_ADD>(at + 8, cs),
+                                operand_word<ROUND, ROUND_BY_ADD>(at + kUpper, cs), operand_word<ROUND, ROUND_BY_ADD>(at + kUpper + 8, cs)};
 #pragma unroll
       for (int r = 0; r < kWarpRows; ++r) {
         const int dy = wr - r;
@@ -214,7 +220,7 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
 
 // 3 CTAs per SM (80 registers) for 16-bit types with 16-byte rows; float32 (122 registers with
 // fragment rounding) and the element-by-element copy stay at 2.
-template <typename T, int TAPS, int P, int COUT, bool VectorRows>
+template <typename T, int TAPS, int P, int COUT, bool VectorRows, bool ROUND_BY_ADD>
 __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float>::value ? 3 : 2)
     phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
   using L = Layout<T, TAPS, P, COUT>;
@@ -277,7 +283,7 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
       tensor_core::round_to_tf32_in_place(stage, L::stage_elements, threadIdx.x, kThreads);
       __syncthreads();
     }
-    mma_stage<T, TAPS, P, COUT, kRoundAtFragments<T, VectorRows>>(acc, stage + a_origin, weight_stage + (s & 1) * L::Weights::words + 2 * lane);
+    mma_stage<T, TAPS, P, COUT, kRoundAtFragments<T, VectorRows>, ROUND_BY_ADD>(acc, stage + a_origin, weight_stage + (s & 1) * L::Weights::words + 2 * lane);
     if (next) weights.store(weight_stage + ((s + 1) & 1) * L::Weights::words);
   }
   tensor_core::cp_async_wait_all();
@@ -345,7 +351,16 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
 template <typename T, int TAPS, int P, int COUT, bool VectorRows>
 struct MmaLaunch {
   static cudaError_t run(const PhaseBlockArgs& p, cudaStream_t stream) {
-    constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows>;
+    static const bool by_add = [] {
+      const char* v = std::getenv("TCONV_PB_ROUND_BY_ADD");
+      return v != nullptr && *v == '1';
+    }();
+    if (kRoundAtFragments<T, VectorRows> && by_add) return launch<true>(p, stream);
+    return launch<false>(p, stream);
+  }
+  template <bool ROUND_BY_ADD>
+  static cudaError_t launch(const PhaseBlockArgs& p, cudaStream_t stream) {
+    constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows, ROUND_BY_ADD && kRoundAtFragments<T, VectorRows>>;
     int64_t limit = 0;
     const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
     if (e != cudaSuccess) return e;
