@@ -304,7 +304,11 @@ const CpuKernels& select_cpu_kernels() {
 
 void run_conv_transpose2d(const Problem& problem, at::Tensor& output, const CpuKernels& kernels) {
   const char* force_direct = std::getenv("TCONV_CPU_DIRECT");
-  if (force_direct != nullptr && force_direct[0] == '1') {
+  // Weights holding Inf or NaN take the direct loops, which multiply a weight only by the input
+  // values its tap reads, as torch does. The tiled kernels also multiply weights by the zero
+  // padding of their input bands, and 0 x Inf would be NaN where torch's output stays finite.
+  // The test is one pass over the weights, which are small next to the layer's work.
+  if ((force_direct != nullptr && force_direct[0] == '1') || !at::isfinite(problem.weight).all().item<bool>()) {
     run_direct(problem, output);
     return;
   }

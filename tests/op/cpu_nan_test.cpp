@@ -52,3 +52,54 @@ CATCH_TEST_CASE("CPU: NaN input pixels give NaN exactly where torch's op gives N
   CATCH_CHECK(sets_with_nan >= 200);
   CATCH_CHECK(nan_outputs > 1000);
 }
+
+// Inf as well as NaN, in the input or in the weights. torch meets a weight only with the input
+// values its tap reads, so an infinite weight must not meet the zero padding outside the input
+// (0 x Inf = NaN where torch's output stays finite), and an infinite input keeps its sign through
+// each product.
+CATCH_TEST_CASE("CPU: Inf and NaN in the input or the weights land where torch's op puts them", "[op][cpu][nan]") {
+  ArgSetGenerator gen(0x1f1f, Limits::small());
+  const double kValues[] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                            -std::numeric_limits<double>::infinity()};
+  int64_t nonfinite_outputs = 0, weight_sets = 0, input_sets = 0;
+  for (int i = 0; i < 300; ++i) {
+    const ArgSet a = gen.next();
+    if (a.batch == 0) continue;
+    const at::ScalarType dtype = i % 4 < 2 ? at::kFloat : at::kDouble;
+    Tensors t = make_tensors(a, dtype, at::kCPU);
+    const bool in_weights = i % 2 == 1;
+    const at::Tensor target = in_weights ? t.weight : batched(t.input);  // writes go through views
+    std::mt19937_64& rng = gen.rng();
+    const int count = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < count; ++k) {
+      const int64_t a0 = rng() % target.size(0), a1 = rng() % target.size(1), a2 = rng() % target.size(2),
+                    a3 = rng() % target.size(3);
+      target[a0][a1][a2][a3].fill_(kValues[rng() % 3]);
+    }
+    const ScopedEnv poison("TCONV_CPU_POISON", "1");
+    const at::Tensor out = tconv::conv_transpose2d(t.input, t.weight, t.bias, a.stride_arg(), a.padding_arg(),
+                                                   a.output_padding_arg(), a.groups, a.dilation_arg());
+    const at::Tensor ref = at::conv_transpose2d(t.input, t.weight, t.bias, a.stride_arg(), a.padding_arg(),
+                                                a.output_padding_arg(), a.groups, a.dilation_arg());
+    CATCH_REQUIRE(out.sizes() == ref.sizes());
+    const double inf = std::numeric_limits<double>::infinity();
+    const int64_t nan_differ = (at::isnan(out) != at::isnan(ref)).sum().item<int64_t>();
+    const int64_t pos_differ = ((out == inf) != (ref == inf)).sum().item<int64_t>();
+    const int64_t neg_differ = ((out == -inf) != (ref == -inf)).sum().item<int64_t>();
+    CATCH_INFO("set " << i << (in_weights ? " (weights)" : " (input)") << ": " << a.describe());
+    CATCH_INFO("positions differing: NaN " << nan_differ << ", +Inf " << pos_differ << ", -Inf " << neg_differ);
+    CATCH_CHECK(nan_differ == 0);
+    CATCH_CHECK(pos_differ == 0);
+    CATCH_CHECK(neg_differ == 0);
+    const at::Tensor finite = at::isfinite(ref);
+    CATCH_CHECK(relative_error(out.masked_select(finite), ref.to(at::kDouble).masked_select(finite)) <=
+                tolerance_for(dtype));
+    const int64_t n = finite.logical_not().sum().item<int64_t>();
+    nonfinite_outputs += n;
+    (in_weights ? weight_sets : input_sets) += n > 0;
+  }
+  // The test can fail: both halves had non-finite outputs to place.
+  CATCH_CHECK(weight_sets >= 100);
+  CATCH_CHECK(input_sets >= 100);
+  CATCH_CHECK(nonfinite_outputs > 1000);
+}
