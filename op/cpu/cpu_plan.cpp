@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <cstdlib>
 #include <string>
@@ -188,9 +189,9 @@ bool make_plan(const Problem& problem, const at::Tensor& output, const CpuKernel
 
 // Weights rearranged for the micro-kernels: per group and phase, per channel block, [ci][tap][co]
 // so one step of a micro-kernel reads its block's weights for one (ci, tap) contiguously.
-// Parallel over input channels.
+// Parallel over input channels. *all_finite: whether no weight is Inf or NaN, found on the way.
 template <typename T>
-at::Tensor pack_weight(const Problem& problem, const CpuPlan& P, const PlanStorage& s) {
+at::Tensor pack_weight(const Problem& problem, const CpuPlan& P, const PlanStorage& s, bool* all_finite) {
   const ConvTransposeGeometry& g = problem.geometry;
   at::Tensor packed = at::empty({g.groups * P.weight_group_stride}, problem.weight.options());
   T* dst = packed.data_ptr<T>();
@@ -198,16 +199,21 @@ at::Tensor pack_weight(const Problem& problem, const CpuPlan& P, const PlanStora
   const auto ws = problem.weight.strides();
   const int64_t kh = g.h.kernel, kw = g.w.kernel, cout_g = P.cout_g;
   const int64_t grain = std::max<int64_t>(1, 65536 / (cout_g * kh * kw));
+  std::atomic<bool> nonfinite{false};
   at::parallel_for(0, g.in_channels, grain, [&](int64_t begin, int64_t end) {
     // One input channel's weights, tap-major: [kh][kw][cout_g], so every block is a contiguous run.
     std::vector<T> taps_first(kh * kw * cout_g);
+    bool seen = false;
     for (int64_t c = begin; c < end; ++c) {
       const int64_t grp = c / P.cin_g, ci = c % P.cin_g;
       const T* slab = w + c * ws[0];
       for (int64_t co = 0; co < cout_g; ++co)
         for (int64_t i = 0; i < kh; ++i)
-          for (int64_t j = 0; j < kw; ++j)
-            taps_first[(i * kw + j) * cout_g + co] = slab[co * ws[1] + i * ws[2] + j * ws[3]];
+          for (int64_t j = 0; j < kw; ++j) {
+            const T v = slab[co * ws[1] + i * ws[2] + j * ws[3]];
+            seen |= !std::isfinite(v);
+            taps_first[(i * kw + j) * cout_g + co] = v;
+          }
       for (int64_t rh = 0; rh < g.h.stride; ++rh) {
         for (int64_t rw = 0; rw < g.w.stride; ++rw) {
           const int64_t p = rh * g.w.stride + rw;
@@ -230,7 +236,9 @@ at::Tensor pack_weight(const Problem& problem, const CpuPlan& P, const PlanStora
         }
       }
     }
+    if (seen) nonfinite = true;
   });
+  *all_finite = !nonfinite;
   return packed;
 }
 
@@ -244,7 +252,15 @@ void run_typed(const Problem& problem, at::Tensor& output, const CpuKernels& ker
     run_direct(problem, output);
     return;
   }
-  const at::Tensor weight = pack_weight<T>(problem, plan, storage);
+  bool weights_finite = true;
+  const at::Tensor weight = pack_weight<T>(problem, plan, storage, &weights_finite);
+  // Weights holding Inf or NaN take the direct loops, which multiply a weight only by the input
+  // values its tap reads, as torch does. The tiled kernels also multiply weights by the zero
+  // padding of their input bands, and 0 x Inf would be NaN where torch's output stays finite.
+  if (!weights_finite) {
+    run_direct(problem, output);
+    return;
+  }
   plan.weight_packed = weight.data_ptr<T>();
   at::Tensor bias;
   if (problem.bias) {
@@ -304,11 +320,7 @@ const CpuKernels& select_cpu_kernels() {
 
 void run_conv_transpose2d(const Problem& problem, at::Tensor& output, const CpuKernels& kernels) {
   const char* force_direct = std::getenv("TCONV_CPU_DIRECT");
-  // Weights holding Inf or NaN take the direct loops, which multiply a weight only by the input
-  // values its tap reads, as torch does. The tiled kernels also multiply weights by the zero
-  // padding of their input bands, and 0 x Inf would be NaN where torch's output stays finite.
-  // The test is one pass over the weights, which are small next to the layer's work.
-  if ((force_direct != nullptr && force_direct[0] == '1') || !at::isfinite(problem.weight).all().item<bool>()) {
+  if (force_direct != nullptr && force_direct[0] == '1') {
     run_direct(problem, output);
     return;
   }
