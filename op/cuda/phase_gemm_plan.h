@@ -90,6 +90,32 @@ TCONV_HOST_DEVICE constexpr int window_offset(int row, int column, int channel, 
   return (column / kBoxSide) * kBoxPixels * channels + (row * channels + channel) * kBoxSide + column % kBoxSide;
 }
 
+// Taps as shifts of one window (session 18's design for the phase GEMM, docs/cuda-kernels.md; not
+// yet used by a kernel, walked by the host test). Box pixel k0 + i of phase r reads, through tap j,
+// input index k0 + i + shift with shift = origin - j input_step (input_corner). Over every phase
+// and tap the shifts span [first, first + count), so one window of kBoxSide + count - 1 input indices
+// from k0 + first serves all of them: on the row axis a tap starts (shift - first) rows into it;
+// on the column axis each shift is a copy of the window moved by that many columns. Stored K-major,
+// one pixel per 16-byte row, a copy's slot (row, column) is row * kBoxSide + column, so a tap's
+// operand is the 64 consecutive slots from (shift_h - first_h) * kBoxSide of copy shift_w - first_w.
+struct ShiftSpan {
+  int first, count;
+};
+TCONV_HOST_DEVICE ShiftSpan shift_span(const AxisGeometry& a) {
+  int lo = 0, hi = -1;
+  bool any = false;
+  for (int64_t r = 0; r < a.stride; ++r) {
+    const PhaseAxis p = phase_axis(a, r);
+    for (int j = 0; j < p.tap_count; ++j) {
+      const int shift = p.input_corner(0, j);
+      if (!any || shift < lo) lo = shift;
+      if (!any || shift > hi) hi = shift;
+      any = true;
+    }
+  }
+  return ShiftSpan{lo, hi - lo + 1};
+}
+
 // The axes the kernel handles: dilation 1 (a box's pixels read consecutive input pixels) and kernel
 // >= stride (every phase has taps, so every output is written by its phase's GEMM).
 TCONV_HOST_DEVICE bool axis_supported(const AxisGeometry& a) { return a.dilation == 1 && a.kernel >= a.stride; }

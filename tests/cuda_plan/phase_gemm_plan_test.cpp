@@ -12,7 +12,9 @@
 // pixels outside the input read zero), times the tap's weights; each box pixel then stored to its
 // output pixel (geometry.h's phase_output_index) when it lies in the phase and the batch. It checks
 // that every in-input pixel lies in its window and that every output element is written exactly
-// once and equals the brute-force result.
+// once and equals the brute-force result. A second walk (walk_shifted) computes each layer the way
+// session 18's design would, every tap a shift of one K-major window (shift_span), with the same
+// checks.
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -146,6 +148,65 @@ static void walk(const Layer& L, std::vector<int64_t>* y, std::vector<int>* writ
       }
 }
 
+// Session 18's design, taps as shifts of one window (shift_span): per group and box, the window
+// of every phase's taps, one copy per column shift (zero outside the input), as a transposing
+// producer would store it K-major (slot = row * kBoxSide + column); each phase's tap then reads the
+// 64 consecutive slots from its start, as a wgmma descriptor would. Checks that every tap's slots
+// lie in the window and the layer against brute force, like walk.
+static void walk_shifted(const Layer& L, std::vector<int64_t>* y, std::vector<int>* writes) {
+  const ConvTransposeGeometry& g = L.g;
+  const int64_t cin_g = g.in_channels_per_group(), cout_g = g.out_channels_per_group();
+  const BoxGrid grid = box_grid(g);
+  const ShiftSpan span_h = shift_span(g.h), span_w = shift_span(g.w);
+  const int rows = kBoxSide + span_h.count - 1, slots = rows * kBoxSide;
+  for (int64_t group = 0; group < g.groups; ++group)
+    for (int box = 0; box < static_cast<int>(g.batch) * grid.rows * grid.cols; ++box) {
+      const BoxOrigin o = box_origin(grid, box);
+      // copies[(shift_w - first_w) * slots * cin_g + slot * cin_g + c]
+      std::vector<int64_t> copies(span_w.count * slots * cin_g);
+      for (int dx = 0; dx < span_w.count; ++dx)
+        for (int slot = 0; slot < slots; ++slot)
+          for (int64_t c = 0; c < cin_g; ++c) {
+            const int64_t ih = o.k_h + span_h.first + slot / kBoxSide;
+            const int64_t iw = o.k_w + span_w.first + dx + slot % kBoxSide;
+            const int64_t ci = group * cin_g + c;
+            copies[(dx * slots + slot) * cin_g + c] =
+                ih < 0 || ih >= g.h.in || iw < 0 || iw >= g.w.in
+                    ? 0
+                    : L.x[((o.image * g.in_channels + ci) * g.h.in + ih) * g.w.in + iw];
+          }
+      for (int64_t phase_h = 0; phase_h < g.h.stride; ++phase_h)
+        for (int64_t phase_w = 0; phase_w < g.w.stride; ++phase_w) {
+          const PhaseAxis ah = phase_axis(g.h, phase_h), aw = phase_axis(g.w, phase_w);
+          for (int64_t co = 0; co < cout_g; ++co) {
+            int64_t acc[kBoxPixels] = {};
+            for (int j_h = 0; j_h < ah.tap_count; ++j_h)
+              for (int j_w = 0; j_w < aw.tap_count; ++j_w) {
+                const int start = (ah.input_corner(0, j_h) - span_h.first) * kBoxSide;
+                const int copy = aw.input_corner(0, j_w) - span_w.first;
+                CHECK(start >= 0 && start + kBoxPixels <= slots && copy >= 0 && copy < span_w.count,
+                      "tap (%d, %d): slots %d.. of %d, copy %d of %d", j_h, j_w, start, slots, copy, span_w.count);
+                if (start < 0 || start + kBoxPixels > slots || copy < 0 || copy >= span_w.count) continue;
+                const int kh = ah.kernel_index(j_h), kw = aw.kernel_index(j_w);
+                for (int64_t c = 0; c < cin_g; ++c) {
+                  const int64_t ci = group * cin_g + c;
+                  const int64_t wv = L.w[((ci * cout_g + co) * g.h.kernel + kh) * g.w.kernel + kw];
+                  for (int m = 0; m < kBoxPixels; ++m) acc[m] += copies[(copy * slots + start + m) * cin_g + c] * wv;
+                }
+              }
+            for (int m = 0; m < kBoxPixels; ++m) {
+              const int64_t k_h = o.k_h + m / kBoxSide, k_w = o.k_w + m % kBoxSide;
+              if (k_h >= g.h.phase_output_count(phase_h) || k_w >= g.w.phase_output_count(phase_w)) continue;
+              const int64_t oh = g.h.phase_output_index(phase_h, k_h), ow = g.w.phase_output_index(phase_w, k_w);
+              const int64_t at = ((o.image * g.out_channels + group * cout_g + co) * g.h.out + oh) * g.w.out + ow;
+              (*y)[at] = acc[m];
+              ++(*writes)[at];
+            }
+          }
+        }
+    }
+}
+
 int main(int argc, char** argv) {
   const int count = argc > 1 ? std::atoi(argv[1]) : 1000;
   std::mt19937_64 rng(0x9A5E);
@@ -164,21 +225,27 @@ int main(int argc, char** argv) {
     for (auto& v : L.x) v = uniform(rng, -9, 9);
     for (auto& v : L.w) v = uniform(rng, -9, 9);
     const std::vector<int64_t> ref = reference(L);
-    std::vector<int64_t> y(ref.size(), 0);
-    std::vector<int> writes(ref.size(), 0);
-    walk(L, &y, &writes);
-    long bad_writes = 0, bad_values = 0;
-    for (size_t e = 0; e < ref.size(); ++e) {
-      bad_writes += writes[e] != 1;
-      bad_values += writes[e] == 1 && y[e] != ref[e];
+    for (auto* walker : {&walk, &walk_shifted}) {
+      std::vector<int64_t> y(ref.size(), 0);
+      std::vector<int> writes(ref.size(), 0);
+      walker(L, &y, &writes);
+      long bad_writes = 0, bad_values = 0;
+      for (size_t e = 0; e < ref.size(); ++e) {
+        bad_writes += writes[e] != 1;
+        bad_values += writes[e] == 1 && y[e] != ref[e];
+      }
+      CHECK(bad_writes == 0 && bad_values == 0,
+            "geometry %d, %s: %ld outputs not written once, %ld wrong (in %lldx%lld, k %lldx%lld, s %lldx%lld, "
+            "p %lldx%lld, out %lldx%lld)",
+            i, walker == &walk ? "boxes" : "shifted window", bad_writes, bad_values, (long long)g.h.in,
+            (long long)g.w.in, (long long)g.h.kernel, (long long)g.w.kernel, (long long)g.h.stride,
+            (long long)g.w.stride, (long long)g.h.padding, (long long)g.w.padding, (long long)g.h.out,
+            (long long)g.w.out);
     }
-    CHECK(bad_writes == 0 && bad_values == 0,
-          "geometry %d: %ld outputs not written once, %ld wrong (in %lldx%lld, k %lldx%lld, s %lldx%lld, p %lldx%lld, "
-          "out %lldx%lld)",
-          i, bad_writes, bad_values, (long long)g.h.in, (long long)g.w.in, (long long)g.h.kernel,
-          (long long)g.w.kernel, (long long)g.h.stride, (long long)g.w.stride, (long long)g.h.padding,
-          (long long)g.w.padding, (long long)g.h.out, (long long)g.w.out);
   }
+  // DCGAN's k4 s2 p1: shifts -1, 0 and +1 on each axis, so 3 copies of a 10-row window.
+  const ShiftSpan dcgan = shift_span(AxisGeometry(8, 4, 2, 1, 1, 0));
+  CHECK(dcgan.first == -1 && dcgan.count == 3, "DCGAN span %d + %d", dcgan.first, dcgan.count);
   // Unsupported axes are refused: dilation 2, kernel below the stride.
   CHECK(!axis_supported(AxisGeometry(8, 3, 1, 0, 2, 0)), "dilation 2 accepted");
   CHECK(!axis_supported(AxisGeometry(8, 1, 2, 0, 1, 0)), "kernel 1 < stride 2 accepted");
