@@ -171,8 +171,9 @@ struct TilePlace {
 };
 
 template <typename TILE>
-__device__ __forceinline__ TilePlace tile_place(const PhaseBlockArgs& p, uint32_t cta = blockIdx.x) {
+__device__ __forceinline__ TilePlace tile_place(const PhaseBlockArgs& p) {
   // 32-bit: supported() keeps the CTA count below 2^31.
+  uint32_t cta = blockIdx.x;
   const uint32_t tiles_w = p.tiles_w, tiles_h = p.tiles_h, groups = static_cast<uint32_t>(p.conv.geometry.groups);
   const int tile_c = static_cast<int>(cta % tiles_w);
   cta /= tiles_w;
@@ -221,7 +222,8 @@ __device__ __noinline__ void exact_tile(const PhaseBlockArgs& p) {
     if (oh >= g.h.out || ow >= g.w.out) continue;
     const int co = i / (kCols * kRows);
     const int th = oh + static_cast<int>(g.h.padding), tw = ow + static_cast<int>(g.w.padding);
-    const float v = exact_output<T>(p.conv, place.n, place.group, co, th % 2 ? h1 : h0, th / 2, tw % 2 ? w1 : w0, tw / 2);
+    const float v =
+        exact_output<T>(p.conv, place.n, place.group, co, th % 2 ? h1 : h0, th / 2, tw % 2 ? w1 : w0, tw / 2);
     out[place.n * os.n + (int64_t(place.group) * COUT + co) * os.c + int64_t(oh) * os.h + int64_t(ow) * os.w] =
         from_acc<T>(v);
   }
