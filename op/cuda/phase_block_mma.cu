@@ -71,17 +71,20 @@ struct Operand {
   static constexpr int spread = 8 / pack;
 };
 
-// The word of channels c (and c + 1 for 16-bit types) at `at`, channels `cs` elements apart;
-// float32 rounded to TF32 here where the stage holds raw values (ROUND).
-// ROUND_BY_ADD (measurement): half a TF32 ulp added to finite values, the mma dropping the low 13 bits.
-template <bool ROUND, bool ROUND_BY_ADD = false> __device__ __forceinline__ uint32_t operand_word(const float* at, int) {
-  if (!ROUND) return __float_as_uint(*at);
-  if (!ROUND_BY_ADD) return tensor_core::to_tf32(*at);
+// How an A fragment load rounds float32: not at all (the stage is rounded in place, or 16-bit), to
+// TF32 as cvt.rna (the default where the stage holds raw values), or by adding half a TF32 ulp to
+// finite values and letting the mma drop the low 13 bits (measurement: TCONV_PB_ROUND_BY_ADD=1).
+enum class Rounding { None, Cvt, Add };
+
+// The word of channels c (and c + 1 for 16-bit types) at `at`, channels `cs` elements apart.
+template <Rounding R> __device__ __forceinline__ uint32_t operand_word(const float* at, int) {
   const float v = *at;
   const uint32_t bits = __float_as_uint(v);
-  return fabsf(v) < INFINITY ? bits + 0x1000u : bits;
+  if (R == Rounding::Cvt) return tensor_core::to_tf32(v);
+  if (R == Rounding::Add) return fabsf(v) < INFINITY ? bits + 0x1000u : bits;
+  return bits;
 }
-template <bool ROUND, bool ROUND_BY_ADD = false, typename T> __device__ __forceinline__ uint32_t operand_word(const T* at, int cs) {
+template <Rounding R, typename T> __device__ __forceinline__ uint32_t operand_word(const T* at, int cs) {
   return tensor_core::make_word<false>(at[0], at[cs]);
 }
 // Weight words in two steps: loaded (raw float32 bits, or a 16-bit pair) before the stage's
@@ -97,6 +100,10 @@ template <typename T> __device__ __forceinline__ uint32_t finished_weight_word(u
 // float32 with 16-byte rows: the stage holds raw values, rounded at each fragment load.
 template <typename T, bool VectorRows>
 constexpr bool kRoundAtFragments = std::is_same<T, float>::value && VectorRows;
+template <typename T, bool VectorRows>
+constexpr Rounding fragment_rounding(bool by_add) {
+  return !kRoundAtFragments<T, VectorRows> ? Rounding::None : by_add ? Rounding::Add : Rounding::Cvt;
+}
 
 // The B fragments of one stage. Combo (e_h, t_h, d_x): output row phase e_h, tap row t_h, window
 // column offset d_x. B[k][n] is the weight of channel k of the stage for output column phase
@@ -176,9 +183,9 @@ struct Layout {
 
 
 // acc += one stage. `a`: the lane's A origin in the stage (channel pack t, the warp's first window
-// row, column shift + warp column + g); `b_words`: the lane's B words of combo 0. ROUND: the stage
-// holds raw float32 values.
-template <typename T, int TAPS, int P, int COUT, bool ROUND, bool ROUND_BY_ADD>
+// row, column shift + warp column + g); `b_words`: the lane's B words of combo 0. R: how its A
+// fragment loads round.
+template <typename T, int TAPS, int P, int COUT, Rounding R>
 __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], const T* a, const uint32_t* b_words) {
   using L = Layout<T, TAPS, P, COUT>;
   using Weights = typename L::Weights;
@@ -201,8 +208,8 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
       // A, in words: a0 (m = g, k = t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4); word k holds
       // channel k (TF32) or channels 2k, 2k + 1 (16-bit).
       constexpr int kUpper = 4 * Operand<T>::pack * cs;
-      const uint32_t frag[4] = {operand_word<ROUND, ROUND_BY_ADD>(at, cs), operand_word<ROUND, ROUND_BY_ADD>(at + 8, cs),
-                                operand_word<ROUND, ROUND_BY_ADD>(at + kUpper, cs), operand_word<ROUND, ROUND_BY_ADD>(at + kUpper + 8, cs)};
+      const uint32_t frag[4] = {operand_word<R>(at, cs), operand_word<R>(at + 8, cs), operand_word<R>(at + kUpper, cs),
+                                operand_word<R>(at + kUpper + 8, cs)};
 #pragma unroll
       for (int r = 0; r < kWarpRows; ++r) {
         const int dy = wr - r;
@@ -220,7 +227,7 @@ __device__ __forceinline__ void mma_stage(float (&acc)[kWarpRows][kStride][4], c
 
 // 3 CTAs per SM (80 registers) for 16-bit types with 16-byte rows; float32 (122 registers with
 // fragment rounding) and the element-by-element copy stay at 2.
-template <typename T, int TAPS, int P, int COUT, bool VectorRows, bool ROUND_BY_ADD>
+template <typename T, int TAPS, int P, int COUT, bool VectorRows, Rounding R>
 __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float>::value ? 3 : 2)
     phase_block_mma_kernel(const __grid_constant__ PhaseBlockArgs p) {
   using L = Layout<T, TAPS, P, COUT>;
@@ -283,7 +290,7 @@ __global__ void __launch_bounds__(kThreads, VectorRows && !std::is_same<T, float
       tensor_core::round_to_tf32_in_place(stage, L::stage_elements, threadIdx.x, kThreads);
       __syncthreads();
     }
-    mma_stage<T, TAPS, P, COUT, kRoundAtFragments<T, VectorRows>, ROUND_BY_ADD>(acc, stage + a_origin, weight_stage + (s & 1) * L::Weights::words + 2 * lane);
+    mma_stage<T, TAPS, P, COUT, R>(acc, stage + a_origin, weight_stage + (s & 1) * L::Weights::words + 2 * lane);
     if (next) weights.store(weight_stage + ((s + 1) & 1) * L::Weights::words);
   }
   tensor_core::cp_async_wait_all();
@@ -355,12 +362,12 @@ struct MmaLaunch {
       const char* v = std::getenv("TCONV_PB_ROUND_BY_ADD");
       return v != nullptr && *v == '1';
     }();
-    if (kRoundAtFragments<T, VectorRows> && by_add) return launch<true>(p, stream);
-    return launch<false>(p, stream);
+    return by_add ? launch<fragment_rounding<T, VectorRows>(true)>(p, stream)
+                  : launch<fragment_rounding<T, VectorRows>(false)>(p, stream);
   }
-  template <bool ROUND_BY_ADD>
+  template <Rounding R>
   static cudaError_t launch(const PhaseBlockArgs& p, cudaStream_t stream) {
-    constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows, ROUND_BY_ADD && kRoundAtFragments<T, VectorRows>>;
+    constexpr auto kernel = phase_block_mma_kernel<T, TAPS, P, COUT, VectorRows, R>;
     int64_t limit = 0;
     const cudaError_t e = raise_dynamic_shared_memory_limit<kernel>(&limit);
     if (e != cudaSuccess) return e;
